@@ -1,0 +1,16 @@
+/* The one test runner: every module's suite. */
+#include <stdlib.h>
+
+#include "tests.h"
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(checksum_suite());
+    srunner_add_suite(sr, packet_suite());
+
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,215 @@
+/* Packet builders and independent checksum verification for tests. */
+#include <string.h>
+
+#include "bytes.h"
+#include "tests.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+void
+t_srand(uint64_t seed)
+{
+    rng_state = seed ? seed : 1;
+}
+
+uint64_t
+t_rand(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* A deliberately naive RFC 1071 reference: 16-bit words, 32-bit sum. */
+static uint32_t
+ref_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    return sum;
+}
+
+static uint16_t
+ref_finish(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static uint32_t
+ref_pseudo(const uint8_t *ip, uint8_t proto, size_t l4len)
+{
+    uint32_t s = ref_sum(ip + 12, 8, 0);
+    return s + proto + (uint32_t)l4len;
+}
+
+static void
+ip_header(uint8_t *b, uint32_t src, uint32_t dst, uint8_t proto,
+          size_t l4len)
+{
+    memset(b, 0, 20);
+    b[0] = 0x45;
+    st16(b + 2, (uint16_t)(20 + l4len));
+    st16(b + 4, 0x1234);
+    b[8] = 64;
+    b[9] = proto;
+    st32(b + 12, src);
+    st32(b + 16, dst);
+    t_fix_ip_csum(b);
+}
+
+void
+t_fix_ip_csum(uint8_t *b)
+{
+    size_t ihl = (size_t)(b[0] & 0x0f) * 4;
+    st16(b + 10, 0);
+    st16(b + 10, ref_finish(ref_sum(b, ihl, 0)));
+}
+
+static void
+fill_payload(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + 3);
+}
+
+size_t
+t_udp(uint8_t *b, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+      size_t payload)
+{
+    size_t l4 = 8 + payload;
+    ip_header(b, src, dst, 17, l4);
+    uint8_t *u = b + 20;
+    st16(u, sport);
+    st16(u + 2, dport);
+    st16(u + 4, (uint16_t)l4);
+    st16(u + 6, 0);
+    fill_payload(u + 8, payload);
+    uint16_t c = ref_finish(ref_sum(u, l4, ref_pseudo(b, 17, l4)));
+    st16(u + 6, c == 0 ? 0xffff : c);
+    return 20 + l4;
+}
+
+size_t
+t_tcp(uint8_t *b, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+      uint8_t flags, size_t payload)
+{
+    size_t l4 = 20 + payload;
+    ip_header(b, src, dst, 6, l4);
+    uint8_t *t = b + 20;
+    memset(t, 0, 20);
+    st16(t, sport);
+    st16(t + 2, dport);
+    st32(t + 4, 1000);
+    st32(t + 8, (flags & 0x10) ? 2000 : 0);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    st16(t + 14, 65535);
+    fill_payload(t + 20, payload);
+    st16(t + 16, ref_finish(ref_sum(t, l4, ref_pseudo(b, 6, l4))));
+    return 20 + l4;
+}
+
+size_t
+t_icmp_echo(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
+            uint16_t seq, size_t payload)
+{
+    size_t l4 = 8 + payload;
+    ip_header(b, src, dst, 1, l4);
+    uint8_t *c = b + 20;
+    c[0] = type;
+    c[1] = 0;
+    st16(c + 2, 0);
+    st16(c + 4, id);
+    st16(c + 6, seq);
+    fill_payload(c + 8, payload);
+    st16(c + 2, ref_finish(ref_sum(c, l4, 0)));
+    return 20 + l4;
+}
+
+size_t
+t_icmp_error(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type,
+             uint8_t code, const uint8_t *orig, size_t orig_len, size_t quote)
+{
+    if (quote > orig_len)
+        quote = orig_len;
+    size_t l4 = 8 + quote;
+    ip_header(b, src, dst, 1, l4);
+    uint8_t *c = b + 20;
+    memset(c, 0, 8);
+    c[0] = type;
+    c[1] = code;
+    memcpy(c + 8, orig, quote);
+    st16(c + 2, ref_finish(ref_sum(c, l4, 0)));
+    return 20 + l4;
+}
+
+void
+t_fix_all_csums(uint8_t *b, size_t len)
+{
+    size_t ihl = (size_t)(b[0] & 0x0f) * 4;
+    size_t tot = ld16(b + 2);
+    if (tot > len)
+        tot = len;
+    t_fix_ip_csum(b);
+    uint8_t *l4 = b + ihl;
+    size_t l4len = tot - ihl;
+    if (b[9] == 6 && l4len >= 20) {
+        st16(l4 + 16, 0);
+        st16(l4 + 16, ref_finish(ref_sum(l4, l4len, ref_pseudo(b, 6, l4len))));
+    } else if (b[9] == 17 && l4len >= 8) {
+        st16(l4 + 6, 0);
+        uint16_t c = ref_finish(ref_sum(l4, l4len, ref_pseudo(b, 17, l4len)));
+        st16(l4 + 6, c == 0 ? 0xffff : c);
+    } else if (b[9] == 1 && l4len >= 8) {
+        if ((l4[0] == 3 || l4[0] == 11 || l4[0] == 12) && l4len >= 28)
+            t_fix_ip_csum(l4 + 8);
+        st16(l4 + 2, 0);
+        st16(l4 + 2, ref_finish(ref_sum(l4, l4len, 0)));
+    }
+}
+
+int
+t_csums_ok(const uint8_t *b, size_t len)
+{
+    if (len < 20)
+        return 0;
+    size_t ihl = (size_t)(b[0] & 0x0f) * 4;
+    size_t tot = ld16(b + 2);
+    if (ihl < 20 || tot > len || tot < ihl)
+        return 0;
+    if (ref_finish(ref_sum(b, ihl, 0)) != 0)
+        return 0;
+    /* Non-first fragments carry no transport checksum to verify. */
+    if ((ld16(b + 6) & 0x3fff) != 0)
+        return 1;
+    const uint8_t *l4 = b + ihl;
+    size_t l4len = tot - ihl;
+    switch (b[9]) {
+    case 6:
+        return l4len >= 20 &&
+               ref_finish(ref_sum(l4, l4len, ref_pseudo(b, 6, l4len))) == 0;
+    case 17:
+        if (l4len < 8)
+            return 0;
+        if (ld16(l4 + 6) == 0) /* no checksum sent */
+            return 1;
+        return ref_finish(ref_sum(l4, l4len, ref_pseudo(b, 17, l4len))) == 0;
+    case 1:
+        if (l4len < 8 || ref_finish(ref_sum(l4, l4len, 0)) != 0)
+            return 0;
+        if ((l4[0] == 3 || l4[0] == 11 || l4[0] == 12) && l4len >= 28) {
+            size_t iihl = (size_t)(l4[8] & 0x0f) * 4;
+            if (iihl < 20 || 8 + iihl > l4len)
+                return 0;
+            return ref_finish(ref_sum(l4 + 8, iihl, 0)) == 0;
+        }
+        return 1;
+    default:
+        return 1;
+    }
+}
