@@ -225,7 +225,337 @@ NAT_EXTERN uint16_t nat_csum_udp_update32(uint16_t csum, uint32_t from,
  */
 NAT_EXTERN uint16_t nat_csum_udp_final(uint16_t csum);
 
-/* @ENGINE@ */
+/* ------------------------------------------------------------------------
+ * Instance and configuration
+ * ------------------------------------------------------------------------ */
+
+/** An opaque NAT instance. Single-threaded: use one per worker. */
+struct nat;
+
+/** Translated protocols, used to index per-protocol settings. */
+enum nat_proto {
+    NAT_P_TCP = 0,
+    NAT_P_UDP = 1,
+    NAT_P_ICMP = 2, /**< ICMP queries, identifier used as the port */
+    NAT_P_MAX
+};
+
+/** Mapping behaviour (RFC 4787 section 4.1). */
+enum nat_mapping {
+    NAT_MAP_EI = 0, /**< endpoint-independent (REQ-1, the default) */
+    NAT_MAP_AD,     /**< address-dependent */
+    NAT_MAP_APD     /**< address-and-port-dependent */
+};
+
+/** Filtering behaviour (RFC 4787 section 5). */
+enum nat_filtering {
+    NAT_FILTER_EI = 0, /**< endpoint-independent */
+    NAT_FILTER_AD,     /**< address-dependent (the default, REQ-8) */
+    NAT_FILTER_APD     /**< address-and-port-dependent */
+};
+
+/** Why an event fired or a session ended. */
+enum nat_event_type {
+    NAT_EV_BINDING_CREATE = 1, /**< external endpoint allocated */
+    NAT_EV_BINDING_DELETE,     /**< external endpoint released */
+    NAT_EV_SESSION_CREATE,     /**< session (binding + remote) created */
+    NAT_EV_SESSION_DELETE,     /**< session ended; see nat_event.cause */
+    NAT_EV_EXHAUSTED           /**< a limit was hit; see nat_event.reason */
+};
+
+/** How a session or binding ended. */
+enum nat_end_cause {
+    NAT_END_NONE = 0,
+    NAT_END_EXPIRED, /**< idle timeout (including TCP transitory) */
+    NAT_END_DELETED, /**< nat_session_delete() */
+    NAT_END_FLUSHED  /**< nat_flush() or nat_destroy() */
+};
+
+/**
+ * One NAT logging event (RFC 6888 REQ-12 hook). Addresses and ports are host
+ * order; for binding events the remote endpoint is zero, for exhaustion
+ * events only the inside endpoint and remote of the failing packet are set.
+ */
+struct nat_event {
+    enum nat_event_type type;
+    enum nat_reason reason;  /**< NAT_EV_EXHAUSTED: which limit */
+    enum nat_end_cause cause;/**< *_DELETE: why */
+    uint64_t now_ms;         /**< caller time of the call that caused it */
+    uint8_t proto;           /**< IP protocol number (6, 17, 1) */
+    uint32_t in_addr, ext_addr, rem_addr;
+    uint16_t in_port, ext_port, rem_port;
+};
+
+/** Event callback. Must not call back into the same instance. */
+typedef void (*nat_event_fn)(const struct nat_event *ev, void *arg);
+
+/**
+ * Instance configuration. Always start from nat_config_init(), which fills
+ * RFC defaults; then change fields. Sizes are fixed at create time.
+ */
+struct nat_config {
+    uint32_t max_sessions;  /**< session capacity (default 65536) */
+    uint32_t max_bindings;  /**< binding capacity (0: = max_sessions) */
+    uint32_t max_hosts;     /**< inside hosts tracked (0: = max_bindings) */
+    uint32_t max_pool;      /**< external addresses (default 16) */
+    uint32_t max_prefixes;  /**< inside + excluded prefixes (default 16) */
+    uint32_t max_forwards;  /**< static port forwards (default 64) */
+    uint32_t max_one_to_one;/**< 1:1 address mappings (default 64) */
+
+    uint32_t host_max_sessions; /**< per inside host, 0 = unlimited */
+    uint32_t host_max_ports;    /**< external ports per inside host, 0 = unl. */
+
+    uint32_t timeout_udp_ms;       /**< RFC 4787 REQ-5: default 300 s */
+    uint32_t timeout_tcp_est_ms;   /**< RFC 5382 REQ-5: default 7440 s */
+    uint32_t timeout_tcp_trans_ms; /**< RFC 5382 REQ-5: default 240 s */
+    uint32_t timeout_icmp_ms;      /**< RFC 5508 REQ-1: default 60 s */
+    uint32_t port_hold_ms; /**< RFC 6888 REQ-8 reuse delay: default 120 s */
+
+    uint16_t port_min, port_max; /**< external port range (1024-65535) */
+    uint8_t mapping[NAT_P_MAX];   /**< enum nat_mapping per protocol */
+    uint8_t filtering[NAT_P_MAX]; /**< enum nat_filtering per protocol */
+    uint8_t port_preserve;  /**< try the inside port first (default 1) */
+    uint8_t port_parity;    /**< keep port parity, RFC 4787 REQ-4 (0) */
+    uint8_t port_class;     /**< ports <1024 map below 1024, REQ-3a (1) */
+    uint8_t hairpin;        /**< RFC 4787 REQ-9 hairpinning (default 1) */
+    uint32_t expire_budget; /**< sessions expired per translate call (4) */
+    uint8_t secret[16];     /**< keys hashing and port choice: fill it from
+                                 a random source (getrandom(2)) */
+    nat_event_fn event_cb;  /**< optional event callback */
+    void *event_arg;        /**< passed to event_cb */
+};
+
+/** nat_config_init() - fill @cfg with the RFC defaults documented above. */
+NAT_EXTERN void nat_config_init(struct nat_config *cfg);
+
+/**
+ * nat_config_check() - validate @cfg. Returns 0, or NAT_EINVAL/NAT_ERANGE
+ * and stores the name of the first bad field in *@field (if non-NULL).
+ */
+NAT_EXTERN int nat_config_check(const struct nat_config *cfg,
+                                const char **field);
+
+/**
+ * nat_memsize() - bytes of memory an instance with @cfg needs, for
+ * nat_create_in(). Returns 0 when @cfg is invalid or the size overflows.
+ */
+NAT_EXTERN size_t nat_memsize(const struct nat_config *cfg);
+
+/**
+ * nat_create() - allocate and initialise an instance. Returns 0 and stores
+ * it in *@out, or a negative NAT_E* code. This is the only allocation.
+ */
+NAT_EXTERN int nat_create(const struct nat_config *cfg, struct nat **out);
+
+/**
+ * nat_create_in() - build an instance inside caller memory @mem of @size
+ * bytes (at least nat_memsize(), aligned to 16 bytes). libnat never frees it.
+ */
+NAT_EXTERN int nat_create_in(const struct nat_config *cfg, void *mem,
+                             size_t size, struct nat **out);
+
+/**
+ * nat_destroy() - end all sessions (NAT_END_FLUSHED events fire) and, for
+ * nat_create() instances, free the memory. NULL is allowed.
+ */
+NAT_EXTERN void nat_destroy(struct nat *nat);
+
+/* ------------------------------------------------------------------------
+ * Rules (changeable at runtime; addresses host order)
+ * ------------------------------------------------------------------------ */
+
+/** nat_pool_add() - add an external address to the pool. */
+NAT_EXTERN int nat_pool_add(struct nat *nat, uint32_t addr);
+/** nat_pool_del() - remove an address; NAT_EBUSY while bindings use it. */
+NAT_EXTERN int nat_pool_del(struct nat *nat, uint32_t addr);
+
+/** nat_inside_add() - translate packets from @prefix/@len going out. */
+NAT_EXTERN int nat_inside_add(struct nat *nat, uint32_t prefix, uint8_t len);
+/** nat_inside_del() - remove an inside prefix. */
+NAT_EXTERN int nat_inside_del(struct nat *nat, uint32_t prefix, uint8_t len);
+
+/**
+ * nat_exclude_add() - never translate packets to or from @prefix/@len
+ * (they pass untouched, e.g. routed internal networks).
+ */
+NAT_EXTERN int nat_exclude_add(struct nat *nat, uint32_t prefix, uint8_t len);
+/** nat_exclude_del() - remove an exclusion. */
+NAT_EXTERN int nat_exclude_del(struct nat *nat, uint32_t prefix, uint8_t len);
+
+/**
+ * A static port forward (DNAT): packets to ext_addr:ext_port..ext_port_last
+ * go to in_addr:in_port + (port - ext_port). ext_addr must be in the pool.
+ */
+struct nat_forward {
+    uint8_t proto; /**< 6 (TCP) or 17 (UDP) */
+    uint32_t ext_addr;
+    uint16_t ext_port, ext_port_last; /**< last 0: single port */
+    uint32_t in_addr;
+    uint16_t in_port;
+};
+
+/** nat_forward_add() - add a forward; NAT_EBUSY if a live binding holds one
+ * of its ports, NAT_EEXIST if it overlaps another forward. */
+NAT_EXTERN int nat_forward_add(struct nat *nat, const struct nat_forward *fw);
+/** nat_forward_del() - remove the forward with the same external range. */
+NAT_EXTERN int nat_forward_del(struct nat *nat, const struct nat_forward *fw);
+
+/**
+ * nat_one_to_one_add() - basic NAT (RFC 3022): @in_addr is always seen
+ * outside as @ext_addr with ports unchanged, and everything arriving for
+ * @ext_addr goes to @in_addr. Stateless; @ext_addr must not be in the pool.
+ */
+NAT_EXTERN int nat_one_to_one_add(struct nat *nat, uint32_t in_addr,
+                                  uint32_t ext_addr);
+/** nat_one_to_one_del() - remove the mapping for @in_addr. */
+NAT_EXTERN int nat_one_to_one_del(struct nat *nat, uint32_t in_addr);
+
+/* ------------------------------------------------------------------------
+ * Translation
+ * ------------------------------------------------------------------------ */
+
+/** Which side a packet arrived on. */
+enum nat_dir {
+    NAT_DIR_OUT = 0, /**< from the inside network, going out */
+    NAT_DIR_IN = 1   /**< from the outside network, coming in */
+};
+
+/** What to do with a packet after nat_translate(). */
+enum nat_verdict {
+    NAT_DROP = 0,    /**< drop it; nat_result.reason says why */
+    NAT_OUT,         /**< translated; send it to the outside */
+    NAT_IN,          /**< translated; send it to the inside */
+    NAT_HAIRPIN,     /**< translated twice; send it back inside (REQ-9) */
+    NAT_PASS,        /**< not subject to NAT; forward it unchanged */
+    NAT_HELD,        /**< kept by libnat (fragments); nothing to send now */
+    NAT_VERDICT_MAX
+};
+
+/** A verdict and, for NAT_DROP, its reason. */
+struct nat_result {
+    enum nat_verdict verdict;
+    enum nat_reason reason;
+};
+
+/**
+ * nat_translate() - translate the IPv4 packet in @buf in place.
+ *
+ * @len is the packet length, @cap the buffer's capacity (>= @len; libnat
+ * never writes past it), @now_ms the caller's monotonic clock. On NAT_OUT,
+ * NAT_IN and NAT_HAIRPIN the packet has been rewritten and every checksum
+ * is valid (incremental updates; a bad checksum stays bad). *@len may change
+ * only where a protocol demands it (never for NAT44). Never fails with
+ * undefined behaviour: bad input is NAT_DROP with a reason.
+ */
+NAT_EXTERN struct nat_result nat_translate(struct nat *nat, enum nat_dir dir,
+                                           uint8_t *buf, size_t *len,
+                                           size_t cap, uint64_t now_ms);
+
+/** One packet of a burst. */
+struct nat_pkt_io {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+    enum nat_dir dir;
+    struct nat_result res; /**< filled by nat_translate_burst() */
+};
+
+/**
+ * nat_translate_burst() - nat_translate() over @n packets, all at @now_ms.
+ * Results are in each element's res; the return value is the number of
+ * packets not dropped.
+ */
+NAT_EXTERN size_t nat_translate_burst(struct nat *nat, struct nat_pkt_io *pkts,
+                                      size_t n, uint64_t now_ms);
+
+/**
+ * nat_expire() - expire up to @budget idle sessions and held ports at
+ * @now_ms (for idle periods; translation already expires a few per call).
+ * Returns the number of sessions ended.
+ */
+NAT_EXTERN size_t nat_expire(struct nat *nat, uint64_t now_ms, size_t budget);
+
+/* ------------------------------------------------------------------------
+ * Sessions
+ * ------------------------------------------------------------------------ */
+
+/** TCP states tracked for timeouts (RFC 7857 section 2). */
+enum nat_tcp_state {
+    NAT_TCP_NONE = 0,    /**< not TCP */
+    NAT_TCP_SYN_OUT,     /**< SYN seen from inside only */
+    NAT_TCP_SYN_IN,      /**< SYN seen from outside only */
+    NAT_TCP_ESTABLISHED, /**< SYN seen both ways */
+    NAT_TCP_FIN_OUT,     /**< FIN from inside */
+    NAT_TCP_FIN_IN,      /**< FIN from outside */
+    NAT_TCP_CLOSING,     /**< FIN both ways: transitory */
+    NAT_TCP_RST          /**< RST seen: transitory (RFC 7857 2.1) */
+};
+
+/** A session as seen through the API (host order). */
+struct nat_session {
+    uint64_t id;         /**< stable handle for nat_session_delete() */
+    uint8_t proto;       /**< 6, 17 or 1 */
+    uint8_t tcp_state;   /**< enum nat_tcp_state */
+    uint32_t in_addr, ext_addr, rem_addr;
+    uint16_t in_port, ext_port, rem_port; /**< ICMP: identifier; rem 0 */
+    uint64_t last_ms;    /**< last packet */
+    uint64_t expires_ms; /**< when it ends if idle */
+};
+
+/**
+ * nat_session_lookup() - find the session for a 5-tuple seen from @side:
+ * NAT_DIR_OUT looks up (inside addr:port, remote addr:port), NAT_DIR_IN
+ * (external addr:port, remote addr:port). Returns 0 and fills @out, or
+ * NAT_ENOENT.
+ */
+NAT_EXTERN int nat_session_lookup(struct nat *nat, enum nat_dir side,
+                                  uint8_t proto, uint32_t addr, uint16_t port,
+                                  uint32_t rem_addr, uint16_t rem_port,
+                                  struct nat_session *out);
+
+/**
+ * nat_session_next() - iterate: start with *@cursor = 0; each call fills
+ * @out and returns 1, or returns 0 at the end. Deleting sessions while
+ * iterating is safe.
+ */
+NAT_EXTERN int nat_session_next(struct nat *nat, uint64_t *cursor,
+                                struct nat_session *out);
+
+/** nat_session_delete() - end the session with @id (NAT_END_DELETED).
+ * Returns 0 or NAT_ENOENT. */
+NAT_EXTERN int nat_session_delete(struct nat *nat, uint64_t id,
+                                  uint64_t now_ms);
+
+/** nat_flush() - end every session and binding (NAT_END_FLUSHED); held
+ * ports are released too. Returns the number of sessions ended. */
+NAT_EXTERN size_t nat_flush(struct nat *nat, uint64_t now_ms);
+
+/**
+ * nat_session_count() - live sessions of IP protocol @proto (6, 17, 1), or
+ * of all protocols when @proto is 0.
+ */
+NAT_EXTERN size_t nat_session_count(const struct nat *nat, uint8_t proto);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+
+/** Counters since create. */
+struct nat_stats {
+    uint64_t verdicts[NAT_VERDICT_MAX]; /**< packets per verdict */
+    uint64_t drops[NAT_R_MAX];          /**< drops per reason */
+    uint64_t sessions_created, sessions_ended;
+    uint64_t bindings_created, bindings_ended;
+    uint32_t sessions, bindings, hosts; /**< live now */
+    uint32_t sessions_peak;
+    uint32_t ports_held;                /**< in the reuse hold-down */
+};
+
+/** nat_stats_get() - copy the counters into @st. */
+NAT_EXTERN void nat_stats_get(const struct nat *nat, struct nat_stats *st);
+
+/** nat_verdict_str() - "drop", "out", "in", "hairpin", "pass" or "held". */
+NAT_EXTERN const char *nat_verdict_str(enum nat_verdict v);
 
 #ifdef __cplusplus
 }

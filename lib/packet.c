@@ -97,9 +97,9 @@ parse_tcp(struct nat_pkt *p, const uint8_t *l4, int first_frag)
     uint8_t fl = l4[13];
     /* Impossible combinations (RFC 9293 3.10.7): no segment may carry SYN
      * together with FIN or RST, and every segment has SYN, ACK or RST. */
-    if ((fl & NAT_TCP_SYN) && (fl & (NAT_TCP_FIN | NAT_TCP_RST)))
+    if ((fl & NAT_TH_SYN) && (fl & (NAT_TH_FIN | NAT_TH_RST)))
         return NAT_R_TCP_FLAGS;
-    if (!(fl & (NAT_TCP_SYN | NAT_TCP_ACK | NAT_TCP_RST)))
+    if (!(fl & (NAT_TH_SYN | NAT_TH_ACK | NAT_TH_RST)))
         return NAT_R_TCP_FLAGS;
     p->tcp_flags = fl;
     p->sport = ld16(l4);

@@ -16,11 +16,11 @@
 #define NAT_PROTO_TCP 6
 #define NAT_PROTO_UDP 17
 
-#define NAT_TCP_FIN 0x01
-#define NAT_TCP_SYN 0x02
-#define NAT_TCP_RST 0x04
-#define NAT_TCP_PSH 0x08
-#define NAT_TCP_ACK 0x10
+#define NAT_TH_FIN 0x01
+#define NAT_TH_SYN 0x02
+#define NAT_TH_RST 0x04
+#define NAT_TH_PSH 0x08
+#define NAT_TH_ACK 0x10
 
 #define NAT_ICMP_ECHOREPLY 0
 #define NAT_ICMP_UNREACH 3

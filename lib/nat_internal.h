@@ -1,0 +1,201 @@
+/*
+ * Internal state of a NAT instance, shared by the engine's layers.
+ *
+ * Everything lives in one block sized at create (nat_memsize()); indexes are
+ * 32-bit slot numbers with NIL as "none", so the block is position
+ * independent and the packet path never allocates.
+ */
+#ifndef NAT_INTERNAL_H
+#define NAT_INTERNAL_H
+
+#include <stdint.h>
+
+#include "libnat.h"
+
+#define NIL UINT32_MAX
+
+/* Timeout classes, one expiry list each (refresh = move to tail, so each
+ * list is ordered by expiry time and expiry only ever looks at heads). */
+enum tclass { TC_UDP = 0, TC_ICMP, TC_TCP_EST, TC_TCP_TRANS, TC_MAX };
+
+/* Session: a binding plus one remote endpoint (RFC 6146 terms). The
+ * addresses are IPv4 now; NAT64 will key inside hosts through `host`
+ * (which holds the full address) and keep these as the v4 view. */
+struct sess {
+    uint32_t in_addr, ext_addr, rem_addr;
+    uint16_t in_port, ext_port, rem_port;
+    uint8_t proto;
+    uint8_t state;  /* enum nat_tcp_state */
+    uint8_t tclass; /* enum tclass */
+    uint8_t live;
+    uint32_t bind;
+    uint32_t hnext_in, hnext_out; /* hash chains: inside / outside index */
+    uint32_t lprev, lnext;        /* expiry list (free list when free) */
+    uint32_t bprev, bnext;        /* sessions of the same binding */
+    uint32_t gen;                 /* bumped on free: ids never repeat */
+    uint64_t last;                /* caller ms of the last packet */
+};
+
+enum bind_flags {
+    BF_LIVE = 1,    /* in the indexes, has sessions */
+    BF_HELD = 2,    /* released, port held down until held_until */
+    BF_FORWARD = 4, /* created by a static forward: port owned by it */
+};
+
+/* Binding: inside endpoint <-> external endpoint. Under address(-and-port)
+ * dependent mapping the remote address (and port) is part of its key. */
+struct bind {
+    uint32_t in_addr, ext_addr, rem_addr;
+    uint16_t in_port, ext_port, rem_port;
+    uint8_t proto;
+    uint8_t flags;
+    uint32_t host;
+    uint32_t pool;                /* pool slot of ext_addr */
+    uint32_t hnext_in, hnext_out; /* hash chains */
+    uint32_t sess_head;           /* list of its sessions */
+    uint32_t nsess;
+    uint32_t lprev, lnext; /* held list / free list */
+    uint64_t held_until;
+};
+
+/* An inside host: paired pooling (RFC 4787 REQ-2) and per-host limits. */
+struct host {
+    uint32_t addr;
+    uint32_t pool;  /* the external address all its bindings use */
+    uint32_t hnext; /* hash chain, or free list */
+    uint32_t nsess;
+    uint32_t nbind;
+};
+
+/* One external address: port occupancy per protocol. A set bit is a port
+ * in use (by a live or held binding, or reserved by a forward); `full`
+ * has one bit per 64-port word that has no free port left. */
+#define PORT_WORDS 1024
+struct pool_addr {
+    uint32_t addr;
+    uint32_t nbind; /* live + held bindings using it */
+    uint8_t used;
+    uint64_t bits[NAT_P_MAX][PORT_WORDS];
+    uint64_t full[NAT_P_MAX][PORT_WORDS / 64];
+};
+
+struct prefix {
+    uint32_t addr, mask;
+};
+
+struct one_to_one {
+    uint32_t in_addr, ext_addr;
+};
+
+struct list {
+    uint32_t head, tail;
+};
+
+struct nat {
+    struct nat_config cfg;
+    void *alloc; /* non-NULL when nat_create() allocated the block */
+    uint64_t k[4]; /* hash keys derived from cfg.secret */
+    uint64_t timeout[TC_MAX];
+
+    /* sessions */
+    struct sess *sess;
+    uint32_t sess_cap, sess_free;
+    uint32_t *sidx_in, *sidx_out; /* bucket heads */
+    uint32_t smask;
+    struct list lists[TC_MAX];
+    uint32_t nsess, nsess_proto[NAT_P_MAX], nsess_peak;
+
+    /* bindings */
+    struct bind *bind;
+    uint32_t bind_cap, bind_free;
+    uint32_t *bidx_in, *bidx_out;
+    uint32_t bmask;
+    struct list held;
+    uint32_t nbind, nheld;
+
+    /* hosts */
+    struct host *host;
+    uint32_t host_cap, host_free;
+    uint32_t *hidx;
+    uint32_t hmask;
+    uint32_t nhost;
+
+    /* rules */
+    struct pool_addr *pool;
+    uint32_t pool_cap, npool;
+    struct prefix *inside, *exclude;
+    uint32_t prefix_cap, ninside, nexclude;
+    struct nat_forward *fwd;
+    uint32_t fwd_cap, nfwd;
+    struct one_to_one *o2o;
+    uint32_t o2o_cap, no2o;
+
+    uint32_t port_counter; /* RFC 6056 algorithm 3 "next_ephemeral" */
+    uint64_t now;          /* time of the current call */
+    struct nat_stats st;
+};
+
+/* ---- hash (keyed; secret from the caller) ---- */
+uint32_t nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1,
+                   uint16_t p1, uint32_t a2, uint16_t p2);
+
+/* ---- table.c ---- */
+void tbl_init(struct nat *n);
+uint32_t tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                          uint16_t in_port, uint32_t rem_addr,
+                          uint16_t rem_port);
+uint32_t tbl_sess_find_out(const struct nat *n, uint8_t proto,
+                           uint32_t ext_addr, uint16_t ext_port,
+                           uint32_t rem_addr, uint16_t rem_port);
+uint32_t tbl_bind_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                          uint16_t in_port, uint32_t rem_addr,
+                          uint16_t rem_port);
+uint32_t tbl_bind_find_out(const struct nat *n, uint8_t proto,
+                           uint32_t ext_addr, uint16_t ext_port);
+uint32_t tbl_host_find(const struct nat *n, uint32_t addr);
+uint32_t tbl_host_get(struct nat *n, uint32_t addr);
+void tbl_host_put(struct nat *n, uint32_t h);
+uint32_t tbl_bind_new(struct nat *n);
+void tbl_bind_link(struct nat *n, uint32_t b);
+uint32_t tbl_sess_new(struct nat *n, uint32_t b, uint32_t rem_addr,
+                      uint16_t rem_port, enum tclass tc);
+void tbl_sess_touch(struct nat *n, uint32_t s, enum tclass tc);
+void tbl_sess_end(struct nat *n, uint32_t s, enum nat_end_cause cause);
+size_t tbl_expire(struct nat *n, size_t budget);
+size_t tbl_flush(struct nat *n);
+int tbl_bind_has_remote_addr(const struct nat *n, uint32_t b,
+                             uint32_t rem_addr);
+void tbl_event(struct nat *n, enum nat_event_type type, enum nat_end_cause c,
+               enum nat_reason r, uint8_t proto, uint32_t in_addr,
+               uint16_t in_port, uint32_t ext_addr, uint16_t ext_port,
+               uint32_t rem_addr, uint16_t rem_port);
+
+/* ---- ports.c ---- */
+int port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
+               uint16_t in_port, uint32_t rem_addr, uint16_t rem_port);
+void port_set(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
+void port_clear(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
+int port_is_set(const struct nat *n, uint32_t pool, uint8_t proto,
+                uint16_t port);
+
+/* ---- rules.c ---- */
+int rules_is_inside(const struct nat *n, uint32_t addr);
+int rules_is_excluded(const struct nat *n, uint32_t addr);
+uint32_t rules_pool_find(const struct nat *n, uint32_t addr);
+const struct nat_forward *rules_forward_in(const struct nat *n, uint8_t proto,
+                                           uint32_t ext_addr,
+                                           uint16_t ext_port);
+const struct nat_forward *rules_forward_out(const struct nat *n, uint8_t proto,
+                                            uint32_t in_addr, uint16_t in_port,
+                                            uint16_t *ext_port);
+const struct one_to_one *rules_o2o_by_in(const struct nat *n, uint32_t addr);
+const struct one_to_one *rules_o2o_by_ext(const struct nat *n, uint32_t addr);
+uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
+
+static inline int
+proto_idx(uint8_t proto)
+{
+    return proto == 6 ? NAT_P_TCP : proto == 17 ? NAT_P_UDP : NAT_P_ICMP;
+}
+
+#endif

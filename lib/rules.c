@@ -1,0 +1,334 @@
+/*
+ * Rules: external address pool, inside and excluded prefixes, static port
+ * forwards and 1:1 mappings. Fixed-capacity arrays sized at create; the
+ * packet path only reads them, and only when no session matched.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "nat_internal.h"
+
+static uint32_t
+prefix_mask(uint8_t len)
+{
+    return len == 0 ? 0 : UINT32_MAX << (32 - len);
+}
+
+static int
+prefix_match(const struct prefix *p, uint32_t n, uint32_t addr)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if ((addr & p[i].mask) == p[i].addr)
+            return 1;
+    return 0;
+}
+
+int
+rules_is_inside(const struct nat *n, uint32_t addr)
+{
+    return prefix_match(n->inside, n->ninside, addr);
+}
+
+int
+rules_is_excluded(const struct nat *n, uint32_t addr)
+{
+    return prefix_match(n->exclude, n->nexclude, addr);
+}
+
+uint32_t
+rules_pool_find(const struct nat *n, uint32_t addr)
+{
+    for (uint32_t i = 0; i < n->pool_cap; i++)
+        if (n->pool[i].used && n->pool[i].addr == addr)
+            return i;
+    return NIL;
+}
+
+/* Paired pooling (RFC 4787 REQ-2) for a host's first binding: a keyed
+ * hash of the inside address picks the pool address, so the choice is
+ * stable and spreads hosts evenly. */
+uint32_t
+rules_pool_for_host(const struct nat *n, uint32_t in_addr)
+{
+    if (n->npool == 0)
+        return NIL;
+    uint32_t k = nat_hash5(n, 0xff, in_addr, 0, 0, 0) % n->npool;
+    for (uint32_t i = 0; i < n->pool_cap; i++)
+        if (n->pool[i].used && k-- == 0)
+            return i;
+    return NIL;
+}
+
+static int
+prefix_add(struct prefix *p, uint32_t *np, uint32_t cap, uint32_t addr,
+           uint8_t len)
+{
+    if (len > 32)
+        return NAT_EINVAL;
+    uint32_t mask = prefix_mask(len);
+    if ((addr & mask) != addr)
+        return NAT_EINVAL; /* host bits set: almost surely a typo */
+    for (uint32_t i = 0; i < *np; i++)
+        if (p[i].addr == addr && p[i].mask == mask)
+            return NAT_EEXIST;
+    if (*np >= cap)
+        return NAT_ENOSPC;
+    p[*np].addr = addr;
+    p[*np].mask = mask;
+    (*np)++;
+    return 0;
+}
+
+static int
+prefix_del(struct prefix *p, uint32_t *np, uint32_t addr, uint8_t len)
+{
+    if (len > 32)
+        return NAT_EINVAL;
+    uint32_t mask = prefix_mask(len);
+    for (uint32_t i = 0; i < *np; i++) {
+        if (p[i].addr == addr && p[i].mask == mask) {
+            p[i] = p[--(*np)];
+            return 0;
+        }
+    }
+    return NAT_ENOENT;
+}
+
+int
+nat_inside_add(struct nat *n, uint32_t prefix, uint8_t len)
+{
+    return prefix_add(n->inside, &n->ninside, n->prefix_cap, prefix, len);
+}
+
+int
+nat_inside_del(struct nat *n, uint32_t prefix, uint8_t len)
+{
+    return prefix_del(n->inside, &n->ninside, prefix, len);
+}
+
+int
+nat_exclude_add(struct nat *n, uint32_t prefix, uint8_t len)
+{
+    return prefix_add(n->exclude, &n->nexclude, n->prefix_cap, prefix, len);
+}
+
+int
+nat_exclude_del(struct nat *n, uint32_t prefix, uint8_t len)
+{
+    return prefix_del(n->exclude, &n->nexclude, prefix, len);
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+
+const struct one_to_one *
+rules_o2o_by_in(const struct nat *n, uint32_t addr)
+{
+    for (uint32_t i = 0; i < n->no2o; i++)
+        if (n->o2o[i].in_addr == addr)
+            return &n->o2o[i];
+    return NULL;
+}
+
+const struct one_to_one *
+rules_o2o_by_ext(const struct nat *n, uint32_t addr)
+{
+    for (uint32_t i = 0; i < n->no2o; i++)
+        if (n->o2o[i].ext_addr == addr)
+            return &n->o2o[i];
+    return NULL;
+}
+
+static int
+addr_ok(uint32_t a)
+{
+    uint8_t top = (uint8_t)(a >> 24);
+    return a != 0 && top != 127 && top < 224;
+}
+
+int
+nat_pool_add(struct nat *n, uint32_t addr)
+{
+    if (!addr_ok(addr))
+        return NAT_EINVAL;
+    if (rules_pool_find(n, addr) != NIL || rules_o2o_by_ext(n, addr))
+        return NAT_EEXIST;
+    for (uint32_t i = 0; i < n->pool_cap; i++) {
+        struct pool_addr *p = &n->pool[i];
+        if (p->used)
+            continue;
+        memset(p->bits, 0, sizeof(p->bits));
+        memset(p->full, 0, sizeof(p->full));
+        /* Port 0 and ICMP identifier 0 are never handed out. */
+        for (int k = 0; k < NAT_P_MAX; k++)
+            p->bits[k][0] = 1;
+        p->addr = addr;
+        p->nbind = 0;
+        p->used = 1;
+        n->npool++;
+        /* Forwards added earlier for this address reserve their ports. */
+        for (uint32_t f = 0; f < n->nfwd; f++) {
+            const struct nat_forward *fw = &n->fwd[f];
+            if (fw->ext_addr != addr)
+                continue;
+            for (uint32_t port = fw->ext_port; port <= fw->ext_port_last;
+                 port++)
+                port_set(n, i, fw->proto, (uint16_t)port);
+        }
+        return 0;
+    }
+    return NAT_ENOSPC;
+}
+
+int
+nat_pool_del(struct nat *n, uint32_t addr)
+{
+    uint32_t i = rules_pool_find(n, addr);
+    if (i == NIL)
+        return NAT_ENOENT;
+    if (n->pool[i].nbind != 0)
+        return NAT_EBUSY;
+    /* Hosts paired with it pick again on their next binding. */
+    for (uint32_t h = 0; h < n->host_cap; h++)
+        if (n->host[h].pool == i)
+            n->host[h].pool = NIL;
+    n->pool[i].used = 0;
+    n->npool--;
+    return 0;
+}
+
+/* ---- forwards -------------------------------------------------------------- */
+
+const struct nat_forward *
+rules_forward_in(const struct nat *n, uint8_t proto, uint32_t ext_addr,
+                 uint16_t ext_port)
+{
+    for (uint32_t i = 0; i < n->nfwd; i++) {
+        const struct nat_forward *f = &n->fwd[i];
+        if (f->proto == proto && f->ext_addr == ext_addr &&
+            ext_port >= f->ext_port && ext_port <= f->ext_port_last)
+            return f;
+    }
+    return NULL;
+}
+
+/* The forward whose inside target is in_addr:in_port, and its port. */
+const struct nat_forward *
+rules_forward_out(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                  uint16_t in_port, uint16_t *ext_port)
+{
+    for (uint32_t i = 0; i < n->nfwd; i++) {
+        const struct nat_forward *f = &n->fwd[i];
+        uint32_t span = (uint32_t)(f->ext_port_last - f->ext_port);
+        if (f->proto == proto && f->in_addr == in_addr &&
+            in_port >= f->in_port && (uint32_t)(in_port - f->in_port) <= span) {
+            *ext_port = (uint16_t)(f->ext_port + (in_port - f->in_port));
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static int
+forward_norm(const struct nat_forward *in, struct nat_forward *out)
+{
+    *out = *in;
+    if (out->ext_port_last == 0)
+        out->ext_port_last = out->ext_port;
+    if ((out->proto != 6 && out->proto != 17) || out->ext_port == 0 ||
+        out->in_port == 0 || out->ext_port_last < out->ext_port ||
+        !addr_ok(out->in_addr) || !addr_ok(out->ext_addr))
+        return NAT_EINVAL;
+    if ((uint32_t)out->in_port + (out->ext_port_last - out->ext_port) > 65535)
+        return NAT_ERANGE;
+    return 0;
+}
+
+int
+nat_forward_add(struct nat *n, const struct nat_forward *fw)
+{
+    struct nat_forward f;
+    int rc = forward_norm(fw, &f);
+    if (rc)
+        return rc;
+    uint32_t pi = rules_pool_find(n, f.ext_addr);
+    if (pi == NIL)
+        return NAT_EINVAL; /* the external address must be ours */
+    for (uint32_t i = 0; i < n->nfwd; i++) {
+        const struct nat_forward *o = &n->fwd[i];
+        if (o->proto == f.proto && o->ext_addr == f.ext_addr &&
+            f.ext_port <= o->ext_port_last && o->ext_port <= f.ext_port_last)
+            return NAT_EEXIST;
+    }
+    if (n->nfwd >= n->fwd_cap)
+        return NAT_ENOSPC;
+    for (uint32_t p = f.ext_port; p <= f.ext_port_last; p++)
+        if (port_is_set(n, pi, f.proto, (uint16_t)p))
+            return NAT_EBUSY; /* a dynamic binding holds it */
+    for (uint32_t p = f.ext_port; p <= f.ext_port_last; p++)
+        port_set(n, pi, f.proto, (uint16_t)p);
+    n->fwd[n->nfwd++] = f;
+    return 0;
+}
+
+int
+nat_forward_del(struct nat *n, const struct nat_forward *fw)
+{
+    struct nat_forward f;
+    int rc = forward_norm(fw, &f);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < n->nfwd; i++) {
+        struct nat_forward *o = &n->fwd[i];
+        if (o->proto != f.proto || o->ext_addr != f.ext_addr ||
+            o->ext_port != f.ext_port || o->ext_port_last != f.ext_port_last)
+            continue;
+        uint32_t pi = rules_pool_find(n, o->ext_addr);
+        /* Live sessions through the forward keep working until they end;
+         * their bindings then release the ports. */
+        for (uint32_t p = o->ext_port; p <= o->ext_port_last; p++) {
+            if (pi == NIL)
+                break;
+            uint32_t b = tbl_bind_find_out(n, o->proto, o->ext_addr,
+                                           (uint16_t)p);
+            if (b != NIL)
+                n->bind[b].flags &= (uint8_t)~BF_FORWARD;
+            else
+                port_clear(n, pi, o->proto, (uint16_t)p);
+        }
+        *o = n->fwd[--n->nfwd];
+        return 0;
+    }
+    return NAT_ENOENT;
+}
+
+/* ---- 1:1 -------------------------------------------------------------------- */
+
+int
+nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)
+{
+    if (!addr_ok(in_addr) || !addr_ok(ext_addr))
+        return NAT_EINVAL;
+    if (rules_pool_find(n, ext_addr) != NIL)
+        return NAT_EEXIST;
+    if (rules_o2o_by_in(n, in_addr) || rules_o2o_by_ext(n, ext_addr))
+        return NAT_EEXIST;
+    if (n->no2o >= n->o2o_cap)
+        return NAT_ENOSPC;
+    n->o2o[n->no2o].in_addr = in_addr;
+    n->o2o[n->no2o].ext_addr = ext_addr;
+    n->no2o++;
+    return 0;
+}
+
+int
+nat_one_to_one_del(struct nat *n, uint32_t in_addr)
+{
+    for (uint32_t i = 0; i < n->no2o; i++) {
+        if (n->o2o[i].in_addr == in_addr) {
+            n->o2o[i] = n->o2o[--n->no2o];
+            return 0;
+        }
+    }
+    return NAT_ENOENT;
+}

@@ -1,0 +1,536 @@
+/*
+ * Table layer: session, binding and host pools, their keyed hash indexes,
+ * and O(1) expiry lists. It knows nothing of packets.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "nat_internal.h"
+
+/* ---- keyed hash ------------------------------------------------------------
+ * A multiply-fold ("mum") hash keyed by four 64-bit words derived from the
+ * caller's secret. Without the secret an attacker cannot predict bucket
+ * collisions, which keeps lookups flat under crafted tuples. */
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+#else
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+    uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+    uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+    uint64_t t = rl + (rm0 << 32), c = t < rl;
+    uint64_t lo = t + (rm1 << 32);
+    c += lo < t;
+    uint64_t hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+    return hi ^ lo;
+}
+#endif
+
+uint32_t
+nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1, uint16_t p1,
+          uint32_t a2, uint16_t p2)
+{
+    uint64_t a = ((uint64_t)a1 << 32 | a2) ^ n->k[0];
+    uint64_t b = ((uint64_t)p1 << 32 | (uint64_t)p2 << 16 | proto) ^ n->k[1];
+    return (uint32_t)mum(mum(a, b) ^ n->k[2], n->k[3]);
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void
+sl_unlink(struct nat *n, struct list *l, uint32_t i)
+{
+    struct sess *s = &n->sess[i];
+    if (s->lprev != NIL)
+        n->sess[s->lprev].lnext = s->lnext;
+    else
+        l->head = s->lnext;
+    if (s->lnext != NIL)
+        n->sess[s->lnext].lprev = s->lprev;
+    else
+        l->tail = s->lprev;
+}
+
+static void
+sl_append(struct nat *n, struct list *l, uint32_t i)
+{
+    struct sess *s = &n->sess[i];
+    s->lnext = NIL;
+    s->lprev = l->tail;
+    if (l->tail != NIL)
+        n->sess[l->tail].lnext = i;
+    else
+        l->head = i;
+    l->tail = i;
+}
+
+static void
+bl_unlink(struct nat *n, struct list *l, uint32_t i)
+{
+    struct bind *b = &n->bind[i];
+    if (b->lprev != NIL)
+        n->bind[b->lprev].lnext = b->lnext;
+    else
+        l->head = b->lnext;
+    if (b->lnext != NIL)
+        n->bind[b->lnext].lprev = b->lprev;
+    else
+        l->tail = b->lprev;
+}
+
+static void
+bl_append(struct nat *n, struct list *l, uint32_t i)
+{
+    struct bind *b = &n->bind[i];
+    b->lnext = NIL;
+    b->lprev = l->tail;
+    if (l->tail != NIL)
+        n->bind[l->tail].lnext = i;
+    else
+        l->head = i;
+    l->tail = i;
+}
+
+void
+tbl_init(struct nat *n)
+{
+    for (uint32_t i = 0; i < n->sess_cap; i++) {
+        n->sess[i].live = 0;
+        n->sess[i].gen = 0;
+        n->sess[i].lnext = i + 1 < n->sess_cap ? i + 1 : NIL;
+    }
+    n->sess_free = n->sess_cap ? 0 : NIL;
+    for (uint32_t i = 0; i < n->bind_cap; i++) {
+        n->bind[i].flags = 0;
+        n->bind[i].lnext = i + 1 < n->bind_cap ? i + 1 : NIL;
+    }
+    n->bind_free = n->bind_cap ? 0 : NIL;
+    for (uint32_t i = 0; i < n->host_cap; i++)
+        n->host[i].hnext = i + 1 < n->host_cap ? i + 1 : NIL;
+    n->host_free = n->host_cap ? 0 : NIL;
+    memset(n->sidx_in, 0xff, sizeof(uint32_t) * (n->smask + 1));
+    memset(n->sidx_out, 0xff, sizeof(uint32_t) * (n->smask + 1));
+    memset(n->bidx_in, 0xff, sizeof(uint32_t) * (n->bmask + 1));
+    memset(n->bidx_out, 0xff, sizeof(uint32_t) * (n->bmask + 1));
+    memset(n->hidx, 0xff, sizeof(uint32_t) * (n->hmask + 1));
+    for (int c = 0; c < TC_MAX; c++)
+        n->lists[c].head = n->lists[c].tail = NIL;
+    n->held.head = n->held.tail = NIL;
+}
+
+void
+tbl_event(struct nat *n, enum nat_event_type type, enum nat_end_cause c,
+          enum nat_reason r, uint8_t proto, uint32_t in_addr, uint16_t in_port,
+          uint32_t ext_addr, uint16_t ext_port, uint32_t rem_addr,
+          uint16_t rem_port)
+{
+    if (n->cfg.event_cb == NULL)
+        return;
+    struct nat_event ev = {
+        .type = type,
+        .reason = r,
+        .cause = c,
+        .now_ms = n->now,
+        .proto = proto,
+        .in_addr = in_addr,
+        .ext_addr = ext_addr,
+        .rem_addr = rem_addr,
+        .in_port = in_port,
+        .ext_port = ext_port,
+        .rem_port = rem_port,
+    };
+    n->cfg.event_cb(&ev, n->cfg.event_arg);
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+uint32_t
+tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                 uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    uint32_t h = nat_hash5(n, proto, in_addr, in_port, rem_addr, rem_port);
+    for (uint32_t i = n->sidx_in[h & n->smask]; i != NIL;
+         i = n->sess[i].hnext_in) {
+        const struct sess *s = &n->sess[i];
+        if (s->in_addr == in_addr && s->rem_addr == rem_addr &&
+            s->in_port == in_port && s->rem_port == rem_port &&
+            s->proto == proto)
+            return i;
+    }
+    return NIL;
+}
+
+uint32_t
+tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
+                  uint16_t ext_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    uint32_t h = nat_hash5(n, proto, ext_addr, ext_port, rem_addr, rem_port);
+    for (uint32_t i = n->sidx_out[h & n->smask]; i != NIL;
+         i = n->sess[i].hnext_out) {
+        const struct sess *s = &n->sess[i];
+        if (s->ext_addr == ext_addr && s->rem_addr == rem_addr &&
+            s->ext_port == ext_port && s->rem_port == rem_port &&
+            s->proto == proto)
+            return i;
+    }
+    return NIL;
+}
+
+uint32_t
+tbl_bind_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                 uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    uint32_t h = nat_hash5(n, proto, in_addr, in_port, rem_addr, rem_port);
+    for (uint32_t i = n->bidx_in[h & n->bmask]; i != NIL;
+         i = n->bind[i].hnext_in) {
+        const struct bind *b = &n->bind[i];
+        if (b->in_addr == in_addr && b->in_port == in_port &&
+            b->rem_addr == rem_addr && b->rem_port == rem_port &&
+            b->proto == proto)
+            return i;
+    }
+    return NIL;
+}
+
+uint32_t
+tbl_bind_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
+                  uint16_t ext_port)
+{
+    uint32_t h = nat_hash5(n, proto, ext_addr, ext_port, 0, 0);
+    for (uint32_t i = n->bidx_out[h & n->bmask]; i != NIL;
+         i = n->bind[i].hnext_out) {
+        const struct bind *b = &n->bind[i];
+        if (b->ext_addr == ext_addr && b->ext_port == ext_port &&
+            b->proto == proto)
+            return i;
+    }
+    return NIL;
+}
+
+/* ---- hosts ---------------------------------------------------------------- */
+
+uint32_t
+tbl_host_find(const struct nat *n, uint32_t addr)
+{
+    uint32_t h = nat_hash5(n, 0, addr, 0, 0, 0);
+    for (uint32_t i = n->hidx[h & n->hmask]; i != NIL; i = n->host[i].hnext)
+        if (n->host[i].addr == addr)
+            return i;
+    return NIL;
+}
+
+/* Find or create the host record; NIL when the host table is full. */
+uint32_t
+tbl_host_get(struct nat *n, uint32_t addr)
+{
+    uint32_t i = tbl_host_find(n, addr);
+    if (i != NIL || n->host_free == NIL)
+        return i;
+    i = n->host_free;
+    struct host *h = &n->host[i];
+    n->host_free = h->hnext;
+    h->addr = addr;
+    h->nsess = h->nbind = 0;
+    h->pool = NIL;
+    uint32_t *head = &n->hidx[nat_hash5(n, 0, addr, 0, 0, 0) & n->hmask];
+    h->hnext = *head;
+    *head = i;
+    n->nhost++;
+    return i;
+}
+
+/* Release the host record once nothing refers to it. */
+void
+tbl_host_put(struct nat *n, uint32_t i)
+{
+    struct host *h = &n->host[i];
+    if (h->nbind != 0 || h->nsess != 0)
+        return;
+    uint32_t *pp = &n->hidx[nat_hash5(n, 0, h->addr, 0, 0, 0) & n->hmask];
+    while (*pp != i)
+        pp = &n->host[*pp].hnext;
+    *pp = h->hnext;
+    h->hnext = n->host_free;
+    n->host_free = i;
+    n->nhost--;
+}
+
+/* ---- bindings ------------------------------------------------------------- */
+
+static void
+bind_release_port(struct nat *n, uint32_t bi)
+{
+    struct bind *b = &n->bind[bi];
+    if (!(b->flags & BF_FORWARD)) /* a forward owns its ports */
+        port_clear(n, b->pool, b->proto, b->ext_port);
+    n->pool[b->pool].nbind--;
+    b->flags = 0;
+    b->lnext = n->bind_free;
+    n->bind_free = bi;
+}
+
+/* Take a free binding slot. When none is free, the oldest binding in the
+ * port hold-down gives its slot up early: never a live one. */
+uint32_t
+tbl_bind_new(struct nat *n)
+{
+    if (n->bind_free == NIL && n->held.head != NIL) {
+        uint32_t old = n->held.head;
+        bl_unlink(n, &n->held, old);
+        n->nheld--;
+        bind_release_port(n, old);
+    }
+    uint32_t i = n->bind_free;
+    if (i == NIL)
+        return NIL;
+    n->bind_free = n->bind[i].lnext;
+    struct bind *b = &n->bind[i];
+    memset(b, 0, sizeof(*b));
+    b->sess_head = NIL;
+    b->lprev = b->lnext = NIL;
+    return i;
+}
+
+/* Publish a filled-in binding in both indexes. */
+void
+tbl_bind_link(struct nat *n, uint32_t bi)
+{
+    struct bind *b = &n->bind[bi];
+    uint32_t *head = &n->bidx_in[nat_hash5(n, b->proto, b->in_addr,
+                                           b->in_port, b->rem_addr,
+                                           b->rem_port) &
+                                 n->bmask];
+    b->hnext_in = *head;
+    *head = bi;
+    head = &n->bidx_out[nat_hash5(n, b->proto, b->ext_addr, b->ext_port, 0,
+                                  0) &
+                        n->bmask];
+    b->hnext_out = *head;
+    *head = bi;
+    b->flags |= BF_LIVE;
+    n->nbind++;
+    n->pool[b->pool].nbind++;
+    n->host[b->host].nbind++;
+    n->st.bindings_created++;
+    tbl_event(n, NAT_EV_BINDING_CREATE, NAT_END_NONE, NAT_R_NONE, b->proto,
+              b->in_addr, b->in_port, b->ext_addr, b->ext_port, 0, 0);
+}
+
+static void
+bind_unlink_idx(struct nat *n, uint32_t bi)
+{
+    struct bind *b = &n->bind[bi];
+    uint32_t *pp = &n->bidx_in[nat_hash5(n, b->proto, b->in_addr, b->in_port,
+                                         b->rem_addr, b->rem_port) &
+                               n->bmask];
+    while (*pp != bi)
+        pp = &n->bind[*pp].hnext_in;
+    *pp = b->hnext_in;
+    pp = &n->bidx_out[nat_hash5(n, b->proto, b->ext_addr, b->ext_port, 0, 0) &
+                      n->bmask];
+    while (*pp != bi)
+        pp = &n->bind[*pp].hnext_out;
+    *pp = b->hnext_out;
+}
+
+/* The last session of a binding ended: unpublish it and hold its port down
+ * (RFC 6888 REQ-8) before the port can go to another inside endpoint. */
+static void
+bind_end(struct nat *n, uint32_t bi, enum nat_end_cause cause, int hold)
+{
+    struct bind *b = &n->bind[bi];
+    bind_unlink_idx(n, bi);
+    b->flags &= (uint8_t)~BF_LIVE;
+    n->nbind--;
+    n->host[b->host].nbind--;
+    tbl_host_put(n, b->host);
+    n->st.bindings_ended++;
+    tbl_event(n, NAT_EV_BINDING_DELETE, cause, NAT_R_NONE, b->proto,
+              b->in_addr, b->in_port, b->ext_addr, b->ext_port, 0, 0);
+    if (hold && n->cfg.port_hold_ms > 0 && !(b->flags & BF_FORWARD)) {
+        b->flags |= BF_HELD;
+        b->held_until = n->now + n->cfg.port_hold_ms;
+        bl_append(n, &n->held, bi);
+        n->nheld++;
+    } else {
+        bind_release_port(n, bi);
+    }
+}
+
+int
+tbl_bind_has_remote_addr(const struct nat *n, uint32_t bi, uint32_t rem_addr)
+{
+    for (uint32_t s = n->bind[bi].sess_head; s != NIL; s = n->sess[s].bnext)
+        if (n->sess[s].rem_addr == rem_addr)
+            return 1;
+    return 0;
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+uint32_t
+tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
+             enum tclass tc)
+{
+    uint32_t i = n->sess_free;
+    if (i == NIL)
+        return NIL;
+    struct sess *s = &n->sess[i];
+    struct bind *b = &n->bind[bi];
+    n->sess_free = s->lnext;
+
+    s->in_addr = b->in_addr;
+    s->in_port = b->in_port;
+    s->ext_addr = b->ext_addr;
+    s->ext_port = b->ext_port;
+    s->rem_addr = rem_addr;
+    s->rem_port = rem_port;
+    s->proto = b->proto;
+    s->state = NAT_TCP_NONE;
+    s->tclass = (uint8_t)tc;
+    s->live = 1;
+    s->bind = bi;
+    s->last = n->now;
+
+    uint32_t *head = &n->sidx_in[nat_hash5(n, s->proto, s->in_addr,
+                                           s->in_port, rem_addr, rem_port) &
+                                 n->smask];
+    s->hnext_in = *head;
+    *head = i;
+    head = &n->sidx_out[nat_hash5(n, s->proto, s->ext_addr, s->ext_port,
+                                  rem_addr, rem_port) &
+                        n->smask];
+    s->hnext_out = *head;
+    *head = i;
+
+    s->bprev = NIL;
+    s->bnext = b->sess_head;
+    if (b->sess_head != NIL)
+        n->sess[b->sess_head].bprev = i;
+    b->sess_head = i;
+    b->nsess++;
+
+    sl_append(n, &n->lists[tc], i);
+    n->host[b->host].nsess++;
+    n->nsess++;
+    n->nsess_proto[proto_idx(s->proto)]++;
+    if (n->nsess > n->nsess_peak)
+        n->nsess_peak = n->nsess;
+    n->st.sessions_created++;
+    tbl_event(n, NAT_EV_SESSION_CREATE, NAT_END_NONE, NAT_R_NONE, s->proto,
+              s->in_addr, s->in_port, s->ext_addr, s->ext_port, rem_addr,
+              rem_port);
+    return i;
+}
+
+/* A packet used the session: refresh it, possibly into another class. */
+void
+tbl_sess_touch(struct nat *n, uint32_t i, enum tclass tc)
+{
+    struct sess *s = &n->sess[i];
+    s->last = n->now;
+    if (n->lists[s->tclass].tail == i && s->tclass == tc)
+        return;
+    sl_unlink(n, &n->lists[s->tclass], i);
+    s->tclass = (uint8_t)tc;
+    sl_append(n, &n->lists[tc], i);
+}
+
+void
+tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
+{
+    struct sess *s = &n->sess[i];
+    uint32_t bi = s->bind;
+    struct bind *b = &n->bind[bi];
+
+    uint32_t *pp = &n->sidx_in[nat_hash5(n, s->proto, s->in_addr, s->in_port,
+                                         s->rem_addr, s->rem_port) &
+                               n->smask];
+    while (*pp != i)
+        pp = &n->sess[*pp].hnext_in;
+    *pp = s->hnext_in;
+    pp = &n->sidx_out[nat_hash5(n, s->proto, s->ext_addr, s->ext_port,
+                                s->rem_addr, s->rem_port) &
+                      n->smask];
+    while (*pp != i)
+        pp = &n->sess[*pp].hnext_out;
+    *pp = s->hnext_out;
+
+    if (s->bprev != NIL)
+        n->sess[s->bprev].bnext = s->bnext;
+    else
+        b->sess_head = s->bnext;
+    if (s->bnext != NIL)
+        n->sess[s->bnext].bprev = s->bprev;
+    b->nsess--;
+
+    sl_unlink(n, &n->lists[s->tclass], i);
+    n->host[b->host].nsess--;
+    n->nsess--;
+    n->nsess_proto[proto_idx(s->proto)]--;
+    n->st.sessions_ended++;
+    tbl_event(n, NAT_EV_SESSION_DELETE, cause, NAT_R_NONE, s->proto,
+              s->in_addr, s->in_port, s->ext_addr, s->ext_port, s->rem_addr,
+              s->rem_port);
+
+    s->live = 0;
+    s->gen++;
+    s->lnext = n->sess_free;
+    n->sess_free = i;
+
+    if (b->nsess == 0)
+        bind_end(n, bi, cause, cause != NAT_END_FLUSHED);
+}
+
+/* Expire idle sessions and finished port holds, at most @budget sessions. */
+size_t
+tbl_expire(struct nat *n, size_t budget)
+{
+    size_t done = 0;
+    for (int c = 0; c < TC_MAX; c++) {
+        while (done < budget) {
+            uint32_t i = n->lists[c].head;
+            if (i == NIL || n->sess[i].last + n->timeout[c] > n->now)
+                break;
+            tbl_sess_end(n, i, NAT_END_EXPIRED);
+            done++;
+        }
+    }
+    size_t holds = budget;
+    while (holds-- > 0) {
+        uint32_t bi = n->held.head;
+        if (bi == NIL || n->bind[bi].held_until > n->now)
+            break;
+        bl_unlink(n, &n->held, bi);
+        n->nheld--;
+        bind_release_port(n, bi);
+    }
+    return done;
+}
+
+size_t
+tbl_flush(struct nat *n)
+{
+    size_t done = 0;
+    for (int c = 0; c < TC_MAX; c++) {
+        while (n->lists[c].head != NIL) {
+            tbl_sess_end(n, n->lists[c].head, NAT_END_FLUSHED);
+            done++;
+        }
+    }
+    while (n->held.head != NIL) {
+        uint32_t bi = n->held.head;
+        bl_unlink(n, &n->held, bi);
+        n->nheld--;
+        bind_release_port(n, bi);
+    }
+    return done;
+}

@@ -1,0 +1,648 @@
+/*
+ * Translate layer: the packet pipeline.
+ *
+ *   parse -> classify -> look up or create -> filter -> rewrite -> verdict
+ *
+ * Rewrites are in place with RFC 1624 incremental checksum updates, so a
+ * packet that arrived with a bad transport checksum leaves with a bad one
+ * (the receiver still detects it) and no payload byte is read.
+ */
+#include "config.h"
+
+#include "bytes.h"
+#include "nat_internal.h"
+#include "packet.h"
+
+static inline struct nat_result
+verdict(enum nat_verdict v)
+{
+    struct nat_result r = {v, NAT_R_NONE};
+    return r;
+}
+
+static inline struct nat_result
+drop(enum nat_reason why)
+{
+    struct nat_result r = {NAT_DROP, why};
+    return r;
+}
+
+/* ---- checksum rewrites ------------------------------------------------------ */
+
+/* RFC 1624 eqn. 3 over an address and a port change in one fold. */
+static inline uint16_t
+csum_fix(uint16_t c, uint32_t oa, uint32_t na, uint16_t op, uint16_t np)
+{
+    uint64_t s = (uint16_t)~c;
+    s += (uint16_t)~(oa >> 16);
+    s += (uint16_t)~oa;
+    s += na >> 16;
+    s += na & 0xffff;
+    s += (uint16_t)~op;
+    s += np;
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* Replace the address at @ip + @aoff (12: source, 16: destination) and fix
+ * the header checksum. */
+static void
+rw_ip_addr(uint8_t *ip, size_t aoff, uint32_t na)
+{
+    uint32_t oa = ld32(ip + aoff);
+    st32(ip + aoff, na);
+    st16(ip + 10, csum_fix(ld16(ip + 10), oa, na, 0, 0));
+}
+
+/*
+ * Rewrite one endpoint (@dst 0: source, 1: destination) of the transport
+ * header at @l4, of which @avail bytes are present, for protocol @proto.
+ * The address matters to TCP and UDP through the pseudo-header; ICMP
+ * queries have no pseudo-header and keep their identifier at offset 4.
+ */
+static void
+rw_l4(uint8_t *l4, size_t avail, uint8_t proto, int dst, uint32_t oa,
+      uint32_t na, uint16_t np)
+{
+    switch (proto) {
+    case NAT_PROTO_TCP: {
+        uint16_t op = ld16(l4 + 2 * dst);
+        st16(l4 + 2 * dst, np);
+        if (avail >= 18)
+            st16(l4 + 16, csum_fix(ld16(l4 + 16), oa, na, op, np));
+        break;
+    }
+    case NAT_PROTO_UDP: {
+        uint16_t op = ld16(l4 + 2 * dst);
+        st16(l4 + 2 * dst, np);
+        uint16_t c = ld16(l4 + 6);
+        if (c != 0) /* RFC 768: zero means none, and stays zero */
+            st16(l4 + 6,
+                 nat_csum_udp_final(csum_fix(c, oa, na, op, np)));
+        break;
+    }
+    case NAT_PROTO_ICMP: {
+        uint16_t op = ld16(l4 + 4);
+        st16(l4 + 4, np);
+        st16(l4 + 2, csum_fix(ld16(l4 + 2), 0, 0, op, np));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Rewrite the packet's source (dst = 0) or destination endpoint. */
+static void
+rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
+{
+    uint32_t oa = dst ? p->dst : p->src;
+    rw_ip_addr(b, dst ? 16 : 12, na);
+    if (p->kind == NAT_PK_TCP || p->kind == NAT_PK_UDP ||
+        p->kind == NAT_PK_ICMP_QUERY)
+        rw_l4(b + p->l4_off, p->l4_len, p->proto, dst, oa, na, np);
+    if (dst) {
+        p->dst = na;
+        p->dport = np;
+    } else {
+        p->src = na;
+        p->sport = np;
+    }
+    if (p->kind == NAT_PK_ICMP_QUERY)
+        p->sport = p->dport = np;
+}
+
+/* ---- TCP state (RFC 7857 section 2.1, RFC 5382) ----------------------------- */
+
+static enum tclass
+tcp_class(uint8_t state)
+{
+    switch (state) {
+    case NAT_TCP_ESTABLISHED:
+    case NAT_TCP_FIN_OUT:
+    case NAT_TCP_FIN_IN:
+        return TC_TCP_EST;
+    default:
+        return TC_TCP_TRANS;
+    }
+}
+
+static enum tclass
+tcp_track(struct sess *s, uint8_t fl, int out)
+{
+    if (fl & NAT_TH_RST) {
+        /* RFC 7857 2.1: keep the session for the transitory time. */
+        s->state = NAT_TCP_RST;
+        return TC_TCP_TRANS;
+    }
+    switch (s->state) {
+    case NAT_TCP_SYN_OUT: /* SYN both ways, incl. simultaneous open */
+        if (!out && (fl & NAT_TH_SYN))
+            s->state = NAT_TCP_ESTABLISHED;
+        break;
+    case NAT_TCP_SYN_IN:
+        if (out && (fl & NAT_TH_SYN))
+            s->state = NAT_TCP_ESTABLISHED;
+        break;
+    case NAT_TCP_ESTABLISHED:
+        if (fl & NAT_TH_FIN)
+            s->state = out ? NAT_TCP_FIN_OUT : NAT_TCP_FIN_IN;
+        break;
+    case NAT_TCP_FIN_OUT:
+        if (!out && (fl & NAT_TH_FIN))
+            s->state = NAT_TCP_CLOSING;
+        break;
+    case NAT_TCP_FIN_IN:
+        if (out && (fl & NAT_TH_FIN))
+            s->state = NAT_TCP_CLOSING;
+        break;
+    case NAT_TCP_RST:
+        /* The RST was not accepted (e.g. out of window) and the peers
+         * carry on: back to established. */
+        if (fl & NAT_TH_ACK)
+            s->state = NAT_TCP_ESTABLISHED;
+        break;
+    default:
+        break;
+    }
+    return tcp_class(s->state);
+}
+
+static enum tclass
+class_of(uint8_t proto)
+{
+    return proto == NAT_PROTO_UDP ? TC_UDP : TC_ICMP;
+}
+
+/* Refresh a session used by a packet going @out (1) or in (0). */
+static void
+sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)
+{
+    struct sess *s = &n->sess[si];
+    enum tclass tc = s->proto == NAT_PROTO_TCP
+                         ? tcp_track(s, p->tcp_flags, out)
+                         : class_of(s->proto);
+    tbl_sess_touch(n, si, tc);
+}
+
+static inline uint16_t
+rem_port_key(const struct nat_pkt *p, uint16_t port)
+{
+    /* ICMP queries: the identifier is the only "port"; remote is 0. */
+    return p->kind == NAT_PK_ICMP_QUERY ? 0 : port;
+}
+
+/* ---- session creation -------------------------------------------------------- */
+
+static struct nat_result
+exhausted(struct nat *n, const struct nat_pkt *p, enum nat_reason why)
+{
+    /* RFC 6888 REQ-11: drop, report, and never evict a live session. */
+    tbl_event(n, NAT_EV_EXHAUSTED, NAT_END_NONE, why, p->proto, p->src,
+              p->sport, 0, 0, p->dst, p->dport);
+    return drop(why);
+}
+
+/* A new binding for the inside endpoint of @p on host @hi. */
+static enum nat_reason
+bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi,
+            uint32_t krem, uint16_t kport, uint32_t *out)
+{
+    struct host *h = &n->host[hi];
+    uint32_t pool;
+    int port;
+    uint8_t flags = 0;
+    uint16_t fport;
+
+    if (n->cfg.host_max_ports && h->nbind >= n->cfg.host_max_ports)
+        return NAT_R_HOST_PORTS; /* RFC 6888 REQ-4 */
+    if (n->bind_free == NIL && n->held.head == NIL)
+        return NAT_R_TABLE_FULL;
+
+    const struct nat_forward *fw =
+        p->kind == NAT_PK_ICMP_QUERY
+            ? NULL
+            : rules_forward_out(n, p->proto, p->src, p->sport, &fport);
+    if (fw != NULL) {
+        /* A forward target speaks from its forwarded port. */
+        pool = rules_pool_find(n, fw->ext_addr);
+        if (pool == NIL)
+            return NAT_R_NO_ADDRESS;
+        uint32_t other = tbl_bind_find_out(n, p->proto, fw->ext_addr, fport);
+        if (other != NIL) {
+            *out = other;
+            return NAT_R_NONE;
+        }
+        port = fport;
+        flags = BF_FORWARD;
+    } else {
+        if (h->pool == NIL || !n->pool[h->pool].used)
+            h->pool = rules_pool_for_host(n, p->src);
+        if (h->pool == NIL)
+            return NAT_R_NO_ADDRESS;
+        pool = h->pool; /* RFC 4787 REQ-2: paired pooling */
+        port = port_alloc(n, pool, p->proto, p->src, p->sport, krem, kport);
+        if (port < 0)
+            return NAT_R_PORTS;
+    }
+
+    uint32_t bi = tbl_bind_new(n);
+    struct bind *b = &n->bind[bi];
+    b->in_addr = p->src;
+    b->in_port = p->sport;
+    b->rem_addr = krem;
+    b->rem_port = kport;
+    b->ext_addr = n->pool[pool].addr;
+    b->ext_port = (uint16_t)port;
+    b->proto = p->proto;
+    b->flags = flags;
+    b->host = hi;
+    b->pool = pool;
+    tbl_bind_link(n, bi);
+    *out = bi;
+    return NAT_R_NONE;
+}
+
+/* Outbound packet with no session: find or make its binding, then the
+ * session. Mapping behaviour decides which bindings can be shared. */
+static struct nat_result
+create_out(struct nat *n, const struct nat_pkt *p, uint32_t *si_out)
+{
+    int pi = proto_idx(p->proto);
+    uint32_t krem = 0;
+    uint16_t kport = 0;
+    uint16_t rport = rem_port_key(p, p->dport);
+
+    switch (n->cfg.mapping[pi]) {
+    case NAT_MAP_APD:
+        kport = rport;
+        /* fall through */
+    case NAT_MAP_AD:
+        krem = p->dst;
+        break;
+    default: /* RFC 4787 REQ-1: endpoint-independent */
+        break;
+    }
+
+    if (n->sess_free == NIL)
+        return exhausted(n, p, NAT_R_TABLE_FULL);
+    uint32_t hi = tbl_host_get(n, p->src);
+    if (hi == NIL)
+        return exhausted(n, p, NAT_R_TABLE_FULL);
+    if (n->cfg.host_max_sessions &&
+        n->host[hi].nsess >= n->cfg.host_max_sessions) {
+        tbl_host_put(n, hi);
+        return exhausted(n, p, NAT_R_HOST_SESSIONS); /* RFC 6888 REQ-5 */
+    }
+
+    uint32_t bi = tbl_bind_find_in(n, p->proto, p->src, p->sport, krem, kport);
+    if (bi == NIL) {
+        enum nat_reason why = bind_create(n, p, hi, krem, kport, &bi);
+        if (why != NAT_R_NONE) {
+            tbl_host_put(n, hi);
+            return exhausted(n, p, why);
+        }
+    }
+    uint32_t si = tbl_sess_new(n, bi, p->dst, rport,
+                               p->proto == NAT_PROTO_TCP ? TC_TCP_TRANS
+                                                         : class_of(p->proto));
+    if (p->proto == NAT_PROTO_TCP)
+        n->sess[si].state = NAT_TCP_SYN_OUT;
+    *si_out = si;
+    return verdict(NAT_OUT);
+}
+
+/* ---- ICMP errors (RFC 5508) --------------------------------------------------- */
+
+/*
+ * Rewrite an ICMP error: the outer address @outer_dst (0 src, 1 dst) becomes
+ * @outer_na, and the embedded packet's endpoint on the opposite side
+ * (@in_dst) becomes @na:@np. Embedded checksums are fixed incrementally
+ * (the quoted transport checksum only when it is present), the ICMP
+ * checksum by recomputation over the whole message (including any RFC 4884
+ * extension, which the checksum covers).
+ */
+static void
+rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
+              int in_dst, uint32_t na, uint16_t np)
+{
+    uint8_t *icmp = b + p->l4_off;
+    uint8_t *ip = b + p->in.off;
+    uint8_t *l4 = ip + p->in.ihl;
+    size_t avail = (size_t)p->in.avail - p->in.ihl;
+    uint32_t oa = ld32(ip + (in_dst ? 16 : 12));
+
+    rw_ip_addr(b, outer_dst ? 16 : 12, outer_na);
+    rw_ip_addr(ip, in_dst ? 16 : 12, na);
+    rw_l4(l4, avail, p->in.proto, in_dst, oa, na, np);
+    st16(icmp + 2, 0);
+    st16(icmp + 2, nat_csum(icmp, p->l4_len));
+    if (outer_dst)
+        p->dst = outer_na;
+    else
+        p->src = outer_na;
+}
+
+static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p);
+
+static int
+is_ours(const struct nat *n, uint32_t addr)
+{
+    return rules_pool_find(n, addr) != NIL || rules_o2o_by_ext(n, addr);
+}
+
+/* An inside host reports an error about a packet that came in: the quoted
+ * packet went remote -> inside, so its destination is the inside endpoint. */
+static struct nat_result
+icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
+{
+    const struct nat_pkt_inner *in = &p->in;
+    uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->sport;
+    uint32_t si = tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src,
+                                   rport);
+    if (si != NIL) {
+        /* RFC 5508 REQ-6: errors never refresh or change a session. */
+        const struct sess *s = &n->sess[si];
+        rw_icmp_error(b, p, 0, s->ext_addr, 1, s->ext_addr, s->ext_port);
+    } else {
+        const struct one_to_one *o = rules_o2o_by_in(n, in->dst);
+        if (o == NULL)
+            return rules_is_inside(n, p->src) ? drop(NAT_R_ICMP_NO_SESSION)
+                                              : verdict(NAT_PASS);
+        rw_icmp_error(b, p, 0, o->ext_addr, 1, o->ext_addr, in->dport);
+    }
+    /* RFC 5508 REQ-7: hairpinned errors. */
+    if (n->cfg.hairpin && is_ours(n, p->dst)) {
+        struct nat_result r = nat_in(n, b, p);
+        return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
+    }
+    return verdict(NAT_OUT);
+}
+
+/* An error from outside about a packet we sent out: the quoted packet went
+ * external -> remote, so its source is our external endpoint. */
+static struct nat_result
+icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
+{
+    const struct nat_pkt_inner *in = &p->in;
+    uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->dport;
+    uint32_t si = tbl_sess_find_out(n, in->proto, in->src, in->sport, in->dst,
+                                    rport);
+    if (si != NIL && p->dst == in->src) {
+        const struct sess *s = &n->sess[si];
+        rw_icmp_error(b, p, 1, s->in_addr, 0, s->in_addr, s->in_port);
+        return verdict(NAT_IN);
+    }
+    const struct one_to_one *o = rules_o2o_by_ext(n, p->dst);
+    if (o != NULL && in->src == p->dst) {
+        rw_icmp_error(b, p, 1, o->in_addr, 0, o->in_addr, in->sport);
+        return verdict(NAT_IN);
+    }
+    /* RFC 5508 REQ-4: no matching session, drop. */
+    return is_ours(n, p->dst) ? drop(NAT_R_ICMP_NO_SESSION)
+                              : verdict(NAT_PASS);
+}
+
+/* ---- inbound ------------------------------------------------------------------- */
+
+/* Filtering (RFC 4787 section 5) for a packet that matches binding @bi but
+ * no session. */
+static int
+filter_ok(const struct nat *n, uint32_t bi, const struct nat_pkt *p)
+{
+    const struct bind *b = &n->bind[bi];
+    if (b->flags & BF_FORWARD)
+        return 1; /* a forward admits anyone */
+    switch (n->cfg.filtering[proto_idx(p->proto)]) {
+    case NAT_FILTER_EI:
+        return 1;
+    case NAT_FILTER_AD:
+        return tbl_bind_has_remote_addr(n, bi, p->src);
+    default:
+        return 0; /* APD: only an exact session, which did not match */
+    }
+}
+
+/* Inbound packet to one of our forwards with no binding yet. */
+static struct nat_result
+create_forward_in(struct nat *n, const struct nat_pkt *p,
+                  const struct nat_forward *fw, uint32_t pool,
+                  uint32_t *bi_out)
+{
+    if (n->bind_free == NIL && n->held.head == NIL)
+        return exhausted(n, p, NAT_R_TABLE_FULL);
+    uint32_t in_addr = fw->in_addr;
+    uint32_t hi = tbl_host_get(n, in_addr);
+    if (hi == NIL)
+        return exhausted(n, p, NAT_R_TABLE_FULL);
+    uint32_t bi = tbl_bind_new(n);
+    struct bind *b = &n->bind[bi];
+    b->in_addr = in_addr;
+    b->in_port = (uint16_t)(fw->in_port + (p->dport - fw->ext_port));
+    b->ext_addr = p->dst;
+    b->ext_port = p->dport;
+    b->proto = p->proto;
+    b->flags = BF_FORWARD;
+    b->host = hi;
+    b->pool = pool;
+    tbl_bind_link(n, bi);
+    *bi_out = bi;
+    return verdict(NAT_IN);
+}
+
+static struct nat_result
+nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
+{
+    switch (p->kind) {
+    case NAT_PK_ICMP_ERROR:
+        return icmp_error_in(n, b, p);
+    case NAT_PK_FRAGMENT:
+        return is_ours(n, p->dst) ? drop(NAT_R_FRAGMENT) : verdict(NAT_PASS);
+    case NAT_PK_OTHER: {
+        const struct one_to_one *o = rules_o2o_by_ext(n, p->dst);
+        if (o != NULL) { /* basic NAT works for any protocol */
+            rw_endpoint(b, p, 1, o->in_addr, p->dport);
+            return verdict(NAT_IN);
+        }
+        if (!is_ours(n, p->dst))
+            return verdict(NAT_PASS);
+        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE
+                                               : NAT_R_PROTO);
+    }
+    default:
+        break;
+    }
+
+    uint16_t rport = rem_port_key(p, p->sport);
+    uint32_t si = tbl_sess_find_out(n, p->proto, p->dst, p->dport, p->src,
+                                    rport);
+    /* Inbound ICMP queries match only as replies. */
+    if (si != NIL && p->kind == NAT_PK_ICMP_QUERY &&
+        nat_icmp_query_is_request(p->icmp_type))
+        si = NIL;
+    if (si != NIL) {
+        sess_use(n, si, p, 0);
+        rw_endpoint(b, p, 1, n->sess[si].in_addr, n->sess[si].in_port);
+        return verdict(NAT_IN);
+    }
+
+    const struct one_to_one *o = rules_o2o_by_ext(n, p->dst);
+    if (o != NULL) {
+        rw_endpoint(b, p, 1, o->in_addr, p->dport);
+        return verdict(NAT_IN);
+    }
+    uint32_t pool = rules_pool_find(n, p->dst);
+    if (pool == NIL)
+        return verdict(NAT_PASS); /* not addressed to us */
+    if (p->kind == NAT_PK_ICMP_QUERY)
+        return drop(NAT_R_NO_MAPPING);
+
+    int syn = p->kind == NAT_PK_TCP && (p->tcp_flags & NAT_TH_SYN);
+    uint32_t bi = tbl_bind_find_out(n, p->proto, p->dst, p->dport);
+    if (bi == NIL) {
+        const struct nat_forward *fw =
+            rules_forward_in(n, p->proto, p->dst, p->dport);
+        if (fw == NULL) /* RFC 5382 REQ-4(a): unsolicited SYN is dropped */
+            return drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
+        if (p->kind == NAT_PK_TCP && !syn)
+            return drop(NAT_R_TCP_NOT_SYN);
+        struct nat_result r = create_forward_in(n, p, fw, pool, &bi);
+        if (r.verdict == NAT_DROP)
+            return r;
+    } else {
+        if (!filter_ok(n, bi, p))
+            return drop(NAT_R_FILTERED);
+        if (p->kind == NAT_PK_TCP && !syn)
+            return drop(NAT_R_TCP_NOT_SYN);
+    }
+
+    /* Admitted: a new session on the binding. */
+    const struct bind *bd = &n->bind[bi];
+    if (n->sess_free == NIL)
+        return exhausted(n, p, NAT_R_TABLE_FULL);
+    if (n->cfg.host_max_sessions &&
+        n->host[bd->host].nsess >= n->cfg.host_max_sessions)
+        return exhausted(n, p, NAT_R_HOST_SESSIONS);
+    si = tbl_sess_new(n, bi, p->src, rport,
+                      p->proto == NAT_PROTO_TCP ? TC_TCP_TRANS : TC_UDP);
+    if (p->proto == NAT_PROTO_TCP)
+        n->sess[si].state = NAT_TCP_SYN_IN;
+    rw_endpoint(b, p, 1, n->sess[si].in_addr, n->sess[si].in_port);
+    return verdict(NAT_IN);
+}
+
+/* ---- outbound ------------------------------------------------------------------ */
+
+static struct nat_result
+nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
+{
+    if (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst))
+        return verdict(NAT_PASS);
+
+    switch (p->kind) {
+    case NAT_PK_ICMP_ERROR:
+        return icmp_error_out(n, b, p);
+    case NAT_PK_FRAGMENT:
+        return rules_is_inside(n, p->src) ? drop(NAT_R_FRAGMENT)
+                                          : verdict(NAT_PASS);
+    case NAT_PK_OTHER: {
+        const struct one_to_one *o = rules_o2o_by_in(n, p->src);
+        if (o != NULL) {
+            rw_endpoint(b, p, 0, o->ext_addr, p->sport);
+            return verdict(NAT_OUT);
+        }
+        if (!rules_is_inside(n, p->src))
+            return verdict(NAT_PASS);
+        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE
+                                               : NAT_R_PROTO);
+    }
+    default:
+        break;
+    }
+
+    uint16_t rport = rem_port_key(p, p->dport);
+    uint32_t si = tbl_sess_find_in(n, p->proto, p->src, p->sport, p->dst,
+                                   rport);
+    if (si != NIL) {
+        sess_use(n, si, p, 1);
+    } else {
+        const struct one_to_one *o = rules_o2o_by_in(n, p->src);
+        if (o != NULL) {
+            rw_endpoint(b, p, 0, o->ext_addr, p->sport);
+            goto hairpin;
+        }
+        if (!rules_is_inside(n, p->src))
+            return verdict(NAT_PASS);
+        if (p->kind == NAT_PK_ICMP_QUERY &&
+            !nat_icmp_query_is_request(p->icmp_type))
+            return drop(NAT_R_NO_MAPPING); /* a reply to nothing */
+        if (p->kind == NAT_PK_TCP && !(p->tcp_flags & NAT_TH_SYN))
+            return drop(NAT_R_TCP_NOT_SYN);
+        struct nat_result r = create_out(n, p, &si);
+        if (r.verdict == NAT_DROP)
+            return r;
+    }
+    rw_endpoint(b, p, 0, n->sess[si].ext_addr, n->sess[si].ext_port);
+
+hairpin:
+    /* RFC 4787 REQ-9, RFC 5382 REQ-8: a packet for one of our own external
+     * endpoints is translated again as if it had arrived from outside,
+     * so the receiver sees the sender's external endpoint. */
+    if (n->cfg.hairpin && is_ours(n, p->dst)) {
+        struct nat_result r = nat_in(n, b, p);
+        return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
+    }
+    return verdict(NAT_OUT);
+}
+
+/* ---- entry points --------------------------------------------------------------- */
+
+static struct nat_result
+count(struct nat *n, struct nat_result r)
+{
+    n->st.verdicts[r.verdict]++;
+    if (r.verdict == NAT_DROP)
+        n->st.drops[r.reason]++;
+    return r;
+}
+
+struct nat_result
+nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
+              size_t cap, uint64_t now_ms)
+{
+    if (n == NULL)
+        return drop(NAT_R_BUFFER);
+    if (buf == NULL || len == NULL || *len > cap)
+        return count(n, drop(NAT_R_BUFFER));
+    if (dir != NAT_DIR_OUT && dir != NAT_DIR_IN)
+        return count(n, drop(NAT_R_DIRECTION));
+
+    /* Time never runs backwards inside the instance: expiry lists stay
+     * ordered even if the caller's clock steps back. */
+    if (now_ms > n->now)
+        n->now = now_ms;
+    if (n->cfg.expire_budget)
+        tbl_expire(n, n->cfg.expire_budget);
+
+    struct nat_pkt p;
+    enum nat_reason why = nat_pkt_parse(&p, buf, *len);
+    if (why != NAT_R_NONE)
+        return count(n, drop(why));
+    return count(n, dir == NAT_DIR_OUT ? nat_out(n, buf, &p)
+                                       : nat_in(n, buf, &p));
+}
+
+size_t
+nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
+                    uint64_t now_ms)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        struct nat_pkt_io *io = &pkts[i];
+        io->res = nat_translate(n, io->dir, io->buf, &io->len, io->cap, now_ms);
+        kept += io->res.verdict != NAT_DROP;
+    }
+    return kept;
+}
