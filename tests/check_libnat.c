@@ -8,6 +8,8 @@ main(void)
 {
     SRunner *sr = srunner_create(checksum_suite());
     srunner_add_suite(sr, packet_suite());
+    srunner_add_suite(sr, nat_suite());
+    srunner_add_suite(sr, rfc_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -10,6 +10,29 @@
 
 Suite *checksum_suite(void);
 Suite *packet_suite(void);
+Suite *nat_suite(void);
+Suite *rfc_suite(void);
+
+/* ---- engine helpers (tests/util.c) ---- */
+#define T_PUB IP4(203, 0, 113, 1)   /* the NAT's external address */
+#define T_PUB2 IP4(203, 0, 113, 2)  /* a second pool address */
+#define T_H1 IP4(10, 0, 0, 2)       /* inside hosts */
+#define T_H2 IP4(10, 0, 0, 3)
+#define T_R1 IP4(198, 51, 100, 10)  /* remote hosts */
+#define T_R2 IP4(198, 51, 100, 20)
+#define T_RTR IP4(203, 0, 113, 254) /* a router on the outside path */
+
+/* A NAT with @cfg (NULL: defaults) plus pool T_PUB and inside 10.0.0.0/24. */
+struct nat *t_nat(const struct nat_config *cfg);
+/* Translate, and when the verdict rewrote the packet assert that every
+ * checksum verifies by full recomputation. */
+struct nat_result t_xlate(struct nat *nat, enum nat_dir dir, uint8_t *buf,
+                          size_t len, uint64_t now_ms);
+/* Field readers for translated packets (host order). */
+uint32_t t_src(const uint8_t *b);
+uint32_t t_dst(const uint8_t *b);
+uint16_t t_sport(const uint8_t *b); /* ICMP query: identifier */
+uint16_t t_dport(const uint8_t *b);
 
 /* ---- packet builders (tests/util.c) ----
  * Each writes a complete, valid IPv4 packet with correct checksums into

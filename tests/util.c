@@ -213,3 +213,62 @@ t_csums_ok(const uint8_t *b, size_t len)
         return 1;
     }
 }
+
+/* ---- engine helpers ---- */
+
+struct nat *
+t_nat(const struct nat_config *cfg)
+{
+    struct nat_config def;
+    if (cfg == NULL) {
+        nat_config_init(&def);
+        cfg = &def;
+    }
+    struct nat *n = NULL;
+    ck_assert_int_eq(nat_create(cfg, &n), 0);
+    ck_assert_int_eq(nat_pool_add(n, T_PUB), 0);
+    ck_assert_int_eq(nat_inside_add(n, IP4(10, 0, 0, 0), 24), 0);
+    return n;
+}
+
+struct nat_result
+t_xlate(struct nat *nat, enum nat_dir dir, uint8_t *buf, size_t len,
+        uint64_t now_ms)
+{
+    size_t l = len;
+    struct nat_result r = nat_translate(nat, dir, buf, &l, 1500, now_ms);
+    ck_assert_uint_eq(l, len);
+    if (r.verdict == NAT_OUT || r.verdict == NAT_IN ||
+        r.verdict == NAT_HAIRPIN)
+        ck_assert_msg(t_csums_ok(buf, len),
+                      "translated packet has a bad checksum");
+    if (r.verdict != NAT_DROP)
+        ck_assert_int_eq(r.reason, NAT_R_NONE);
+    return r;
+}
+
+uint32_t
+t_src(const uint8_t *b)
+{
+    return ld32(b + 12);
+}
+
+uint32_t
+t_dst(const uint8_t *b)
+{
+    return ld32(b + 16);
+}
+
+uint16_t
+t_sport(const uint8_t *b)
+{
+    const uint8_t *l4 = b + (b[0] & 0x0f) * 4;
+    return b[9] == 1 ? ld16(l4 + 4) : ld16(l4);
+}
+
+uint16_t
+t_dport(const uint8_t *b)
+{
+    const uint8_t *l4 = b + (b[0] & 0x0f) * 4;
+    return b[9] == 1 ? ld16(l4 + 4) : ld16(l4 + 2);
+}
