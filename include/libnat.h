@@ -68,6 +68,7 @@ enum nat_error {
     NAT_EBUSY = -6,    /**< the resource is in use by live sessions */
     NAT_EFORMAT = -7,  /**< malformed or unsupported serialized data */
     NAT_ERANGE = -8,   /**< a value is outside the permitted range */
+    NAT_ELIMIT = -9,   /**< rate limit reached (ICMP generation) */
 };
 
 /**
@@ -132,6 +133,13 @@ enum nat_reason {
     NAT_R_FRAGMENT,       /**< fragment that cannot be translated */
     NAT_R_DIRECTION,      /**< invalid direction argument */
     NAT_R_BUFFER,         /**< invalid buffer argument (NULL, cap < len) */
+
+    /* Fragments (RFC 4787 REQ-14) */
+    NAT_R_FRAG_STORE_FULL, /**< no room to hold an out-of-order fragment */
+    NAT_R_FRAG_SRC_LIMIT,  /**< this source holds too many fragments */
+    NAT_R_FRAG_TOO_BIG,    /**< fragment larger than a store slot */
+    NAT_R_FRAG_TIMEOUT,    /**< held fragment's first fragment never came */
+    NAT_R_FRAG_ORPHAN,     /**< its first fragment was dropped */
 
     NAT_R_MAX /**< number of reason codes */
 };
@@ -319,6 +327,15 @@ struct nat_config {
     uint8_t port_class;     /**< ports <1024 map below 1024, REQ-3a (1) */
     uint8_t hairpin;        /**< RFC 4787 REQ-9 hairpinning (default 1) */
     uint32_t expire_budget; /**< sessions expired per translate call (4) */
+
+    uint32_t frag_entries;      /**< fragmented datagrams tracked (1024) */
+    uint32_t frag_held;         /**< out-of-order fragments stored (64) */
+    uint32_t frag_held_per_src; /**< of which per source address (16) */
+    uint32_t frag_timeout_ms;   /**< fragment state lifetime (RFC 791: 15 s) */
+
+    uint32_t icmp_rate;  /**< nat_icmp_error() per second (100; 0: never) */
+    uint32_t icmp_burst; /**< token bucket depth for icmp_rate (20) */
+
     uint8_t secret[16];     /**< keys hashing and port choice: fill it from
                                  a random source (getrandom(2)) */
     nat_event_fn event_cb;  /**< optional event callback */
@@ -475,6 +492,52 @@ NAT_EXTERN size_t nat_translate_burst(struct nat *nat, struct nat_pkt_io *pkts,
  */
 NAT_EXTERN size_t nat_expire(struct nat *nat, uint64_t now_ms, size_t budget);
 
+/**
+ * nat_frag_collect() - take one fragment that libnat held (verdict
+ * NAT_HELD: it arrived before its first fragment) and has since translated.
+ * Copies it into @buf of @cap bytes, stores its length in *@len and its
+ * verdict (NAT_OUT, NAT_IN or NAT_HAIRPIN) in *@res. Returns 1 when a
+ * fragment was copied, 0 when none is waiting, NAT_ENOSPC when @cap is too
+ * small (the fragment stays queued). Call it after each nat_translate()
+ * that translated a first fragment, or simply after every burst.
+ */
+NAT_EXTERN int nat_frag_collect(struct nat *nat, uint8_t *buf, size_t cap,
+                                size_t *len, struct nat_result *res);
+
+/* ------------------------------------------------------------------------
+ * ICMP generation (RFC 5508 REQ-8, RFC 6888 REQ-11, RFC 1812 4.3.2)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * nat_icmp_error() - write into @out an ICMP error of @type/@code about the
+ * IPv4 packet @pkt (@len bytes, as received: call it before or instead of
+ * forwarding, never on a translated copy), from address @src (the NAT's
+ * address facing the sender) to the packet's source. @mtu is the next-hop
+ * MTU for "fragmentation needed" (type 3 code 4), else 0. The quote is the
+ * offending packet's header and as much data as keeps the error within 576
+ * bytes. Rate-limited per instance by cfg.icmp_rate/icmp_burst.
+ *
+ * Returns the error's length, or NAT_EINVAL when no error may be sent about
+ * @pkt (it is malformed, an ICMP error, a non-first fragment, or from or to
+ * a broadcast/multicast address: RFC 1122 3.2.2), NAT_ENOSPC when @cap is
+ * too small, NAT_ELIMIT when the rate limit is reached.
+ */
+NAT_EXTERN int nat_icmp_error(struct nat *nat, const uint8_t *pkt, size_t len,
+                              uint8_t type, uint8_t code, uint32_t src,
+                              uint16_t mtu, uint8_t *out, size_t cap,
+                              uint64_t now_ms);
+
+/**
+ * nat_icmp_for_reason() - the ICMP error to send for a packet dropped with
+ * @reason: destination unreachable, code 13 "communication administratively
+ * prohibited", when no session could be created for lack of resources or by
+ * quota (RFC 5508 REQ-8, RFC 6888 REQ-11b). Returns 1 and fills @type and
+ * @code, or 0 when the drop deserves no answer (malformed or unsolicited
+ * packets are dropped silently: RFC 5382 REQ-4a, RFC 5508 REQ-3/4).
+ */
+NAT_EXTERN int nat_icmp_for_reason(enum nat_reason reason, uint8_t *type,
+                                   uint8_t *code);
+
 /* ------------------------------------------------------------------------
  * Sessions
  * ------------------------------------------------------------------------ */
@@ -549,6 +612,9 @@ struct nat_stats {
     uint32_t sessions, bindings, hosts; /**< live now */
     uint32_t sessions_peak;
     uint32_t ports_held;                /**< in the reuse hold-down */
+    uint32_t frags_tracked;             /**< fragmented datagrams tracked */
+    uint32_t frags_held;                /**< fragments waiting for a first */
+    uint64_t icmp_sent, icmp_limited;   /**< nat_icmp_error() outcomes */
 };
 
 /** nat_stats_get() - copy the counters into @st. */

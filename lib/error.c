@@ -25,6 +25,8 @@ nat_strerror(int err)
         return "malformed or unsupported data";
     case NAT_ERANGE:
         return "value out of range";
+    case NAT_ELIMIT:
+        return "rate limit reached";
     default:
         return "unknown error";
     }
@@ -73,6 +75,11 @@ static const char *const reason_names[NAT_R_MAX] = {
     [NAT_R_FRAGMENT] = "fragment",
     [NAT_R_DIRECTION] = "direction",
     [NAT_R_BUFFER] = "buffer",
+    [NAT_R_FRAG_STORE_FULL] = "frag-store-full",
+    [NAT_R_FRAG_SRC_LIMIT] = "frag-source-limit",
+    [NAT_R_FRAG_TOO_BIG] = "frag-too-big",
+    [NAT_R_FRAG_TIMEOUT] = "frag-timeout",
+    [NAT_R_FRAG_ORPHAN] = "frag-orphan",
 };
 
 const char *

@@ -38,6 +38,12 @@ nat_config_init(struct nat_config *c)
     c->port_class = 1;
     c->hairpin = 1;
     c->expire_budget = 4;
+    c->frag_entries = 1024;
+    c->frag_held = 64;
+    c->frag_held_per_src = 16;
+    c->frag_timeout_ms = 15000; /* RFC 791: reassembly timer, 15 s */
+    c->icmp_rate = 100;
+    c->icmp_burst = 20;
 }
 
 #define BAD(name, code)                                                        \
@@ -92,6 +98,12 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("port_class", NAT_EINVAL);
     if (c->hairpin > 1)
         BAD("hairpin", NAT_EINVAL);
+    if (c->frag_entries > MAX_CAPACITY)
+        BAD("frag_entries", NAT_ERANGE);
+    if (c->frag_held > 65536)
+        BAD("frag_held", NAT_ERANGE);
+    if (c->frag_timeout_ms == 0)
+        BAD("frag_timeout_ms", NAT_ERANGE);
     if (field)
         *field = NULL;
     return 0;
@@ -111,7 +123,8 @@ struct layout {
     uint32_t sess_cap, bind_cap, host_cap;
     uint32_t sbuckets, bbuckets, hbuckets;
     size_t sess, sidx_in, sidx_out, bind, bidx_in, bidx_out, host, hidx;
-    size_t pool, inside, exclude, fwd, o2o, total;
+    size_t pool, inside, exclude, fwd, o2o, ftrack, fidx, fheld, total;
+    uint32_t fbuckets;
 };
 
 static size_t
@@ -149,6 +162,10 @@ layout(const struct nat_config *c, struct layout *l)
     l->exclude = carve(&at, (size_t)c->max_prefixes * sizeof(struct prefix));
     l->fwd = carve(&at, (size_t)c->max_forwards * sizeof(struct nat_forward));
     l->o2o = carve(&at, (size_t)c->max_one_to_one * sizeof(struct one_to_one));
+    l->fbuckets = pow2_at_least(c->frag_entries ? c->frag_entries : 1);
+    l->ftrack = carve(&at, (size_t)c->frag_entries * sizeof(struct frag_track));
+    l->fidx = carve(&at, (size_t)l->fbuckets * 4);
+    l->fheld = carve(&at, (size_t)c->frag_held * sizeof(struct frag_held));
     l->total = carve(&at, 0);
     return 0;
 }
@@ -232,7 +249,15 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->fwd_cap = c->max_forwards;
     n->o2o = (struct one_to_one *)(void *)(base + l.o2o);
     n->o2o_cap = c->max_one_to_one;
+    n->ftrack = (struct frag_track *)(void *)(base + l.ftrack);
+    n->ftrack_cap = c->frag_entries;
+    n->fidx = (uint32_t *)(void *)(base + l.fidx);
+    n->fmask = l.fbuckets - 1;
+    n->fheld = (struct frag_held *)(void *)(base + l.fheld);
+    n->fheld_cap = c->frag_held;
+    n->icmp_tokens = (uint64_t)(c->icmp_burst ? c->icmp_burst : 1) * 1000u;
     tbl_init(n);
+    frag_init(n);
     *out = n;
     return 0;
 }
@@ -274,6 +299,7 @@ nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 {
     if (now_ms > n->now)
         n->now = now_ms;
+    frag_expire(n, budget);
     return tbl_expire(n, budget);
 }
 
@@ -282,6 +308,8 @@ nat_flush(struct nat *n, uint64_t now_ms)
 {
     if (now_ms > n->now)
         n->now = now_ms;
+    frag_init(n); /* fragment state refers to the mappings */
+    n->nftrack = n->nfheld = 0;
     return tbl_flush(n);
 }
 
@@ -376,6 +404,8 @@ nat_stats_get(const struct nat *n, struct nat_stats *st)
     st->hosts = n->nhost;
     st->sessions_peak = n->nsess_peak;
     st->ports_held = n->nheld;
+    st->frags_tracked = n->nftrack;
+    st->frags_held = n->nfheld;
 }
 
 const char *

@@ -91,6 +91,30 @@ struct list {
     uint32_t head, tail;
 };
 
+/* A fragmented datagram whose first fragment was translated: later
+ * fragments (no transport header) get the same addresses and verdict. */
+struct frag_track {
+    uint32_t src, dst;         /* as received */
+    uint32_t new_src, new_dst; /* as sent */
+    uint16_t id;
+    uint8_t proto, dir, verdict, used;
+    uint32_t hnext; /* hash chain, or free list */
+    uint32_t qnext; /* creation-order queue (for expiry) */
+    uint64_t expires;
+};
+
+/* An out-of-order fragment kept until its first fragment arrives. */
+#define FRAG_SLOT 2048
+enum { FH_FREE = 0, FH_HELD, FH_READY };
+struct frag_held {
+    uint32_t src, dst;
+    uint16_t id, len;
+    uint8_t proto, dir, state, verdict;
+    uint32_t next; /* ready queue */
+    uint64_t expires;
+    uint8_t data[FRAG_SLOT];
+};
+
 struct nat {
     struct nat_config cfg;
     void *alloc; /* non-NULL when nat_create() allocated the block */
@@ -129,6 +153,19 @@ struct nat {
     uint32_t fwd_cap, nfwd;
     struct one_to_one *o2o;
     uint32_t o2o_cap, no2o;
+
+    /* fragments */
+    struct frag_track *ftrack;
+    uint32_t ftrack_cap, ftrack_free, fmask, nftrack;
+    uint32_t *fidx;
+    uint32_t fq_head, fq_tail; /* tracked, oldest first */
+    struct frag_held *fheld;
+    uint32_t fheld_cap, nfheld;
+    uint32_t ready_head, ready_tail;
+
+    /* ICMP generation token bucket, in thousandths of a token */
+    uint64_t icmp_tokens, icmp_last;
+    uint16_t icmp_id;
 
     uint32_t port_counter; /* RFC 6056 algorithm 3 "next_ephemeral" */
     uint64_t now;          /* time of the current call */
@@ -191,6 +228,16 @@ const struct nat_forward *rules_forward_out(const struct nat *n, uint8_t proto,
 const struct one_to_one *rules_o2o_by_in(const struct nat *n, uint32_t addr);
 const struct one_to_one *rules_o2o_by_ext(const struct nat *n, uint32_t addr);
 uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
+
+/* ---- frag.c ---- */
+struct nat_pkt;
+void frag_init(struct nat *n);
+void frag_expire(struct nat *n, size_t budget);
+struct nat_result frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b,
+                                size_t len, const struct nat_pkt *p);
+void frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,
+                     uint32_t odst, const uint8_t *b, const struct nat_pkt *p,
+                     struct nat_result r);
 
 static inline int
 proto_idx(uint8_t proto)

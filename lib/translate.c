@@ -343,6 +343,17 @@ rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
         p->dst = outer_na;
     else
         p->src = outer_na;
+    /* Keep the view in step: a hairpinned error is looked up again. */
+    struct nat_pkt_inner *in = &p->in;
+    if (in->kind == NAT_PK_ICMP_QUERY)
+        in->sport = in->dport = np;
+    if (in_dst) {
+        in->dst = na;
+        in->dport = np;
+    } else {
+        in->src = na;
+        in->sport = np;
+    }
 }
 
 static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p);
@@ -360,6 +371,8 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
     const struct nat_pkt_inner *in = &p->in;
     uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->sport;
+    uint32_t osrc = p->src, oin_addr = in->dst;
+    uint16_t oin_port = in->dport;
     uint32_t si = tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src,
                                    rport);
     if (si != NIL) {
@@ -376,6 +389,8 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     /* RFC 5508 REQ-7: hairpinned errors. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
         struct nat_result r = nat_in(n, b, p);
+        if (r.verdict == NAT_DROP) /* a dropped packet leaves unchanged */
+            rw_icmp_error(b, p, 0, osrc, 1, oin_addr, oin_port);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
     }
     return verdict(NAT_OUT);
@@ -458,8 +473,6 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
     switch (p->kind) {
     case NAT_PK_ICMP_ERROR:
         return icmp_error_in(n, b, p);
-    case NAT_PK_FRAGMENT:
-        return is_ours(n, p->dst) ? drop(NAT_R_FRAGMENT) : verdict(NAT_PASS);
     case NAT_PK_OTHER: {
         const struct one_to_one *o = rules_o2o_by_ext(n, p->dst);
         if (o != NULL) { /* basic NAT works for any protocol */
@@ -544,9 +557,6 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     switch (p->kind) {
     case NAT_PK_ICMP_ERROR:
         return icmp_error_out(n, b, p);
-    case NAT_PK_FRAGMENT:
-        return rules_is_inside(n, p->src) ? drop(NAT_R_FRAGMENT)
-                                          : verdict(NAT_PASS);
     case NAT_PK_OTHER: {
         const struct one_to_one *o = rules_o2o_by_in(n, p->src);
         if (o != NULL) {
@@ -563,6 +573,8 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     }
 
     uint16_t rport = rem_port_key(p, p->dport);
+    uint32_t osrc = p->src;
+    uint16_t osport = p->sport;
     uint32_t si = tbl_sess_find_in(n, p->proto, p->src, p->sport, p->dst,
                                    rport);
     if (si != NIL) {
@@ -592,6 +604,8 @@ hairpin:
      * so the receiver sees the sender's external endpoint. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
         struct nat_result r = nat_in(n, b, p);
+        if (r.verdict == NAT_DROP) /* a dropped packet leaves unchanged */
+            rw_endpoint(b, p, 0, osrc, osport);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
     }
     return verdict(NAT_OUT);
@@ -623,15 +637,24 @@ nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
      * ordered even if the caller's clock steps back. */
     if (now_ms > n->now)
         n->now = now_ms;
-    if (n->cfg.expire_budget)
+    if (n->cfg.expire_budget) {
         tbl_expire(n, n->cfg.expire_budget);
+        frag_expire(n, n->cfg.expire_budget);
+    }
 
     struct nat_pkt p;
     enum nat_reason why = nat_pkt_parse(&p, buf, *len);
     if (why != NAT_R_NONE)
         return count(n, drop(why));
-    return count(n, dir == NAT_DIR_OUT ? nat_out(n, buf, &p)
-                                       : nat_in(n, buf, &p));
+    if (p.kind == NAT_PK_FRAGMENT) /* RFC 4787 REQ-14 */
+        return count(n, frag_nonfirst(n, dir, buf, *len, &p));
+
+    uint32_t osrc = p.src, odst = p.dst;
+    struct nat_result r = dir == NAT_DIR_OUT ? nat_out(n, buf, &p)
+                                             : nat_in(n, buf, &p);
+    if (p.mf)
+        frag_first_done(n, dir, osrc, odst, buf, &p, r);
+    return count(n, r);
 }
 
 size_t

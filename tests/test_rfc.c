@@ -4,6 +4,7 @@
  * Every translated packet is checked by full checksum recomputation in
  * t_xlate().
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -848,6 +849,466 @@ START_TEST(rfc3022_one_to_one)
 }
 END_TEST
 
+
+/* ---- RFC 5508 (ICMP), RFC 4787 REQ-13/14 ------------------------------------ */
+
+static size_t
+unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (h[0] && h[1] && n < cap) {
+        unsigned v;
+        ck_assert(sscanf(h, "%2x", &v) == 1);
+        out[n++] = (uint8_t)v;
+        h += 2;
+    }
+    return n;
+}
+
+/* Full-packet vectors from scapy (tests/gen_nat_vectors.py): every output
+ * byte, checksums included, must equal scapy's independent computation. */
+START_TEST(rfc5508_scapy_translation_vectors)
+{
+    FILE *f = fopen(TEST_DATA_DIR "/scapy_nat.txt", "r");
+    ck_assert_msg(f != NULL, "missing scapy_nat.txt");
+    static char line[16384], cur[64];
+    static uint8_t in[4096], want[4096], got[4096];
+    struct nat *n = NULL;
+    int steps = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '#')
+            continue;
+        char *name = strtok(line, " \n"), *dir = strtok(NULL, " \n");
+        char *ihex = strtok(NULL, " \n"), *ohex = strtok(NULL, " \n");
+        ck_assert(name && dir && ihex && ohex);
+        if (n == NULL || strcmp(name, cur) != 0) {
+            nat_destroy(n);
+            n = t_nat(NULL);
+            snprintf(cur, sizeof(cur), "%s", name);
+        }
+        steps++;
+        if (strcmp(dir, "collect") == 0) {
+            size_t wl = unhex(ohex, want, sizeof(want)), gl = 0;
+            struct nat_result r;
+            ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r),
+                             1);
+            ck_assert_int_eq(r.verdict, NAT_OUT);
+            ck_assert_uint_eq(gl, wl);
+            ck_assert_msg(memcmp(got, want, wl) == 0, "%s: collected bytes",
+                          name);
+            continue;
+        }
+        size_t il = unhex(ihex, in, sizeof(in));
+        memcpy(got, in, il);
+        size_t gl = il;
+        struct nat_result r = nat_translate(
+            n, strcmp(dir, "out") == 0 ? NAT_DIR_OUT : NAT_DIR_IN, got, &gl,
+            sizeof(got), 1000);
+        if (strcmp(ohex, "DROP") == 0) {
+            ck_assert_msg(r.verdict == NAT_DROP, "%s: expected a drop", name);
+            ck_assert_msg(memcmp(got, in, il) == 0, "%s: drop changed bytes",
+                          name);
+            continue;
+        }
+        if (strcmp(ohex, "HELD") == 0) {
+            ck_assert_msg(r.verdict == NAT_HELD, "%s: expected held", name);
+            continue;
+        }
+        size_t wl = unhex(ohex, want, sizeof(want));
+        ck_assert_msg(r.verdict == NAT_OUT || r.verdict == NAT_IN,
+                      "%s: verdict %s reason %s", name,
+                      nat_verdict_str(r.verdict), nat_reason_str(r.reason));
+        ck_assert_uint_eq(gl, wl);
+        for (size_t i = 0; i < wl; i++)
+            ck_assert_msg(got[i] == want[i],
+                          "%s %s: byte %zu is %02x, scapy says %02x", name,
+                          dir, i, got[i], want[i]);
+    }
+    fclose(f);
+    nat_destroy(n);
+    ck_assert_int_ge(steps, 25);
+}
+END_TEST
+
+/* REQ-1: ICMP queries from inside and their replies pass. */
+START_TEST(rfc5508_req1_icmp_query_permitted)
+{
+    struct nat *n = t_nat(NULL);
+    for (uint8_t t = 8; t <= 13; t += 5) { /* echo, timestamp */
+        size_t len = t_icmp_echo(pkt, T_H1, T_R1, t, 300, 1, 12);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
+                         NAT_OUT);
+        uint16_t id = t_sport(pkt);
+        len = t_icmp_echo(pkt, T_R1, T_PUB, (uint8_t)(t == 8 ? 0 : 14), id, 1,
+                          12);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 1).verdict, NAT_IN);
+        ck_assert_uint_eq(t_dst(pkt), T_H1);
+    }
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-2: the ICMP query session lasts at least 60 s. */
+START_TEST(rfc5508_req2_icmp_query_timeout_60s)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = t_icmp_echo(pkt, T_H1, T_R1, 8, 300, 1, 12);
+    t_xlate(n, NAT_DIR_OUT, pkt, len, 0);
+    uint16_t id = t_sport(pkt);
+    nat_expire(n, 60 * S - 1, 100);
+    len = t_icmp_echo(pkt, T_R1, T_PUB, 0, id, 1, 12);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 60 * S - 1).verdict,
+                     NAT_IN);
+    nat_destroy(n);
+}
+END_TEST
+
+/* An error about H1's UDP flow, from a router, as it arrives outside. */
+static size_t
+error_about_udp(uint8_t *out, uint16_t ext_port, size_t quote)
+{
+    uint8_t orig[128];
+    size_t olen = t_udp(orig, T_PUB, ext_port, T_R1, 53, 40);
+    return t_icmp_error(out, T_RTR, T_PUB, 3, 3, orig, olen, quote);
+}
+
+/* REQ-3: errors with a bad ICMP checksum or a bad embedded IP header
+ * checksum are dropped, unchanged. */
+START_TEST(rfc5508_req3_bad_checksums_dropped)
+{
+    struct nat *n = t_nat(NULL);
+    uint16_t e = udp_out(n, T_H1, 5000, T_R1, 53, 0);
+    size_t len = error_about_udp(pkt, e, 28);
+    pkt[22] ^= 0x01; /* ICMP checksum */
+    struct nat_result r = t_xlate(n, NAT_DIR_IN, pkt, len, 1);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_CHECKSUM);
+    len = error_about_udp(pkt, e, 28);
+    pkt[28 + 10] ^= 0x01; /* embedded IP checksum; fix the ICMP one */
+    st16(pkt + 22, 0);
+    st16(pkt + 22, nat_csum(pkt + 20, len - 20));
+    r = t_xlate(n, NAT_DIR_IN, pkt, len, 1);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_INNER_CHECKSUM);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-4: inbound errors are translated (outer destination, embedded
+ * source and port, all checksums); with no mapping they are dropped. */
+START_TEST(rfc5508_req4_inbound_error)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = error_about_udp(pkt, 5000, 28);
+    struct nat_result r = t_xlate(n, NAT_DIR_IN, pkt, len, 0);
+    ck_assert_int_eq(r.verdict, NAT_DROP);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_NO_SESSION);
+    uint16_t e = udp_out(n, T_H1, 5000, T_R1, 53, 0);
+    for (size_t q = 28; q <= 68; q += 40) { /* truncated and full quote */
+        len = error_about_udp(pkt, e, q);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 1).verdict, NAT_IN);
+        ck_assert_uint_eq(t_dst(pkt), T_H1);
+        ck_assert_uint_eq(ld32(pkt + 28 + 12), T_H1);
+        ck_assert_uint_eq(ld16(pkt + 48), 5000);
+    }
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-5: errors from inside are translated; with no mapping dropped. */
+START_TEST(rfc5508_req5_outbound_error)
+{
+    struct nat *n = t_nat(NULL);
+    uint16_t e = udp_out(n, T_H1, 5000, T_R1, 53, 0);
+    uint8_t orig[128];
+    size_t olen = t_udp(orig, T_R1, 53, T_H1, 5000, 40);
+    size_t len = t_icmp_error(pkt, T_H1, T_R1, 3, 3, orig, olen, olen);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_OUT);
+    ck_assert_uint_eq(t_src(pkt), T_PUB);
+    ck_assert_uint_eq(ld32(pkt + 28 + 16), T_PUB);
+    ck_assert_uint_eq(ld16(pkt + 50), e);
+    olen = t_udp(orig, T_R1, 53, T_H2, 5000, 40);
+    len = t_icmp_error(pkt, T_H2, T_R1, 3, 3, orig, olen, olen);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).reason,
+                     NAT_R_ICMP_NO_SESSION);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-6: an error about a query session neither refreshes nor ends it. */
+START_TEST(rfc5508_req6_error_does_not_refresh)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = t_icmp_echo(pkt, T_H1, T_R1, 8, 300, 1, 12);
+    t_xlate(n, NAT_DIR_OUT, pkt, len, 0);
+    uint8_t orig[128];
+    memcpy(orig, pkt, 40);
+    len = t_icmp_error(pkt, T_RTR, T_PUB, 11, 0, orig, 40, 28);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 50 * S).verdict, NAT_IN);
+    ck_assert_uint_eq(nat_session_count(n, 1), 1);
+    nat_expire(n, 60 * S, 100);
+    ck_assert_uint_eq(nat_session_count(n, 1), 0);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-7: hairpinned ICMP errors: H2 reports an error about a packet H1
+ * hairpinned to it; H1 receives it with its own endpoints quoted. */
+START_TEST(rfc5508_req7_hairpin_error)
+{
+    struct nat_config c = cfg_default();
+    c.filtering[NAT_P_UDP] = NAT_FILTER_EI;
+    struct nat *n = t_nat(&c);
+    uint16_t e2 = udp_out(n, T_H2, 6000, T_R1, 3478, 0);
+    size_t len = t_udp(pkt, T_H1, 5000, T_PUB, e2, 16);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict,
+                     NAT_HAIRPIN);
+    uint16_t e1 = t_sport(pkt);
+    uint8_t orig[128];
+    memcpy(orig, pkt, len); /* as H2 received it */
+    len = t_icmp_error(pkt, T_H2, T_PUB, 3, 3, orig, len, len);
+    struct nat_result r = t_xlate(n, NAT_DIR_OUT, pkt, len, 2);
+    ck_assert_msg(r.verdict == NAT_HAIRPIN, "verdict %s reason %s",
+                  nat_verdict_str(r.verdict), nat_reason_str(r.reason));
+    ck_assert_uint_eq(t_src(pkt), T_PUB);
+    ck_assert_uint_eq(t_dst(pkt), T_H1);
+    ck_assert_uint_eq(ld32(pkt + 28 + 12), T_H1); /* quoted: H1:5000 */
+    ck_assert_uint_eq(ld16(pkt + 48), 5000);
+    ck_assert_uint_eq(ld32(pkt + 28 + 16), T_PUB); /* -> H2's external */
+    ck_assert_uint_eq(ld16(pkt + 50), e2);
+    ck_assert_uint_ne(e1, 0);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-8 (and RFC 6888 REQ-11b): when no session can be created, the
+ * front end can answer with destination unreachable code 13. */
+START_TEST(rfc5508_req8_admin_prohibited_on_exhaustion)
+{
+    struct nat_config c = cfg_default();
+    c.max_sessions = 1;
+    struct nat *n = t_nat(&c);
+    udp_out(n, T_H1, 5000, T_R1, 53, 0);
+    size_t len = t_udp(pkt, T_H2, 5000, T_R1, 53, 16);
+    uint8_t copy[64];
+    memcpy(copy, pkt, len);
+    struct nat_result r = t_xlate(n, NAT_DIR_OUT, pkt, len, 1);
+    ck_assert_int_eq(r.reason, NAT_R_TABLE_FULL);
+    uint8_t type, code, err[600];
+    ck_assert_int_eq(nat_icmp_for_reason(r.reason, &type, &code), 1);
+    ck_assert_uint_eq(type, 3);
+    ck_assert_uint_eq(code, 13);
+    int el = nat_icmp_error(n, pkt, len, type, code, IP4(10, 0, 0, 1), 0, err,
+                            sizeof(err), 1);
+    ck_assert_int_eq(el, 28 + (int)len);
+    ck_assert(t_csums_ok(err, (size_t)el));
+    ck_assert_uint_eq(t_src(err), IP4(10, 0, 0, 1));
+    ck_assert_uint_eq(t_dst(err), T_H2);
+    ck_assert_mem_eq(err + 28, copy, len); /* quotes the packet as sent */
+    /* Malformed and unsolicited packets get no answer. */
+    ck_assert_int_eq(nat_icmp_for_reason(NAT_R_FILTERED, &type, &code), 0);
+    ck_assert_int_eq(nat_icmp_for_reason(NAT_R_IP_CHECKSUM, &type, &code), 0);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-10 (RFC 1812 4.3.2.7, RFC 1122 3.2.2): no error about an ICMP
+ * error, a non-first fragment or a multicast packet; at most 576 bytes;
+ * rate limited. */
+START_TEST(rfc5508_req10_icmp_generation_rules)
+{
+    struct nat_config c = cfg_default();
+    c.icmp_rate = 1;
+    c.icmp_burst = 2;
+    struct nat *n = t_nat(&c);
+    uint8_t err[1500];
+    size_t len = error_about_udp(pkt, 5000, 28);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     NAT_EINVAL);
+    len = t_udp(pkt, T_H1, 5000, IP4(224, 0, 0, 9), 520, 8);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     NAT_EINVAL);
+    len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
+    st16(pkt + 6, 0x00b9); /* offset 1480: a non-first fragment */
+    t_fix_ip_csum(pkt);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     NAT_EINVAL);
+    len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, 100, 0),
+                     NAT_ENOSPC);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     576);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     576);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 0),
+                     NAT_ELIMIT);
+    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                    sizeof(err), 1000),
+                     576);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-11: ICMP messages that are neither queries nor errors (router
+ * advertisements, redirects) are dropped with their reason. */
+START_TEST(rfc5508_req11_non_query_error_dropped)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = t_icmp_echo(pkt, T_H1, T_R1, 9, 0, 0, 8);
+    struct nat_result r = t_xlate(n, NAT_DIR_OUT, pkt, len, 0);
+    ck_assert_int_eq(r.verdict, NAT_DROP);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_TYPE);
+    len = t_icmp_echo(pkt, T_R1, T_PUB, 5, 0, 0, 28);
+    r = t_xlate(n, NAT_DIR_IN, pkt, len, 0);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_TYPE);
+    nat_destroy(n);
+}
+END_TEST
+
+/* RFC 4787 REQ-13: a front end answers DF packets that do not fit with
+ * "fragmentation needed" carrying the next-hop MTU (RFC 1191). */
+START_TEST(rfc4787_req13_frag_needed_generated)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
+    st16(pkt + 6, 0x4000);
+    t_fix_ip_csum(pkt);
+    uint8_t err[600];
+    int el = nat_icmp_error(n, pkt, len, 3, 4, IP4(10, 0, 0, 1), 1280, err,
+                            sizeof(err), 0);
+    ck_assert_int_gt(el, 0);
+    ck_assert_uint_eq(err[20], 3);
+    ck_assert_uint_eq(err[21], 4);
+    ck_assert_uint_eq(ld16(err + 26), 1280);
+    ck_assert(t_csums_ok(err, (size_t)el));
+    nat_destroy(n);
+}
+END_TEST
+
+/* Make fragment @i (0, 1, 2) of a 3-fragment UDP datagram from @src. */
+static size_t
+frag_of_ports(uint8_t *out, uint32_t src, uint16_t sport, uint32_t dst,
+              uint16_t dport, uint16_t id, int i)
+{
+    static uint8_t whole[1500];
+    size_t wl = t_udp(whole, src, sport, dst, dport, 1100); /* 1128 bytes */
+    size_t off = (size_t)i * 512, dl = i < 2 ? 512 : wl - 20 - 1024;
+    memcpy(out, whole, 20);
+    memcpy(out + 20, whole + 20 + off, dl);
+    st16(out + 2, (uint16_t)(20 + dl));
+    st16(out + 4, id);
+    st16(out + 6, (uint16_t)((i < 2 ? 0x2000 : 0) | (off / 8)));
+    t_fix_ip_csum(out);
+    return 20 + dl;
+}
+
+static size_t
+frag_of(uint8_t *out, uint32_t src, uint32_t dst, uint16_t id, int i)
+{
+    return frag_of_ports(out, src, 7000, dst, 9, id, i);
+}
+
+/* REQ-14: in-order fragments all follow the first fragment's mapping;
+ * inbound fragments of the reply too. */
+START_TEST(rfc4787_req14_fragments_in_order)
+{
+    struct nat *n = t_nat(NULL);
+    for (int i = 0; i < 3; i++) {
+        size_t len = frag_of(pkt, T_H1, T_R1, 99, i);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
+                         NAT_OUT);
+        ck_assert_uint_eq(t_src(pkt), T_PUB);
+    }
+    for (int i = 0; i < 3; i++) {
+        size_t len = frag_of_ports(pkt, T_R1, 9, T_PUB, 7000, 5, i);
+        /* The reply goes to the external port of the request (7000). */
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 1).verdict, NAT_IN);
+        ck_assert_uint_eq(t_dst(pkt), T_H1);
+    }
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-14a: out-of-order fragments are held, then released translated. */
+START_TEST(rfc4787_req14_fragments_out_of_order)
+{
+    struct nat *n = t_nat(NULL);
+    size_t len = frag_of(pkt, T_H1, T_R1, 99, 2);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_HELD);
+    len = frag_of(pkt, T_H1, T_R1, 99, 0);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_OUT);
+    uint8_t got[1500];
+    size_t gl;
+    struct nat_result r;
+    ck_assert_int_eq(nat_frag_collect(n, got, 10, &gl, &r), NAT_ENOSPC);
+    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
+    ck_assert_int_eq(r.verdict, NAT_OUT);
+    ck_assert_uint_eq(t_src(got), T_PUB);
+    ck_assert(t_csums_ok(got, gl));
+    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 0);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-14: held fragments are bounded per source and in total, and expire;
+ * fragments whose first fragment is dropped are dropped too. */
+START_TEST(rfc4787_req14_fragment_store_bounded)
+{
+    struct nat_config c = cfg_default();
+    c.frag_held = 8;
+    c.frag_held_per_src = 3;
+    struct nat *n = t_nat(&c);
+    struct nat_result r;
+    for (uint16_t id = 0; id < 4; id++) {
+        size_t len = frag_of(pkt, T_H1, T_R1, id, 1);
+        r = t_xlate(n, NAT_DIR_OUT, pkt, len, 0);
+    }
+    ck_assert_int_eq(r.reason, NAT_R_FRAG_SRC_LIMIT);
+    for (uint32_t h = 10; h < 20; h++) {
+        size_t len = frag_of(pkt, IP4(10, 0, 0, h), T_R1, 1, 1);
+        r = t_xlate(n, NAT_DIR_OUT, pkt, len, 0);
+    }
+    ck_assert_int_eq(r.reason, NAT_R_FRAG_STORE_FULL);
+    struct nat_stats st;
+    nat_stats_get(n, &st);
+    ck_assert_uint_eq(st.frags_held, 8);
+    nat_expire(n, 15 * S, 100);
+    nat_stats_get(n, &st);
+    ck_assert_uint_eq(st.frags_held, 0);
+    ck_assert_uint_eq(st.drops[NAT_R_FRAG_TIMEOUT], 8);
+    /* Orphans: the first fragment is filtered, so are the held ones. */
+    size_t len = frag_of(pkt, T_R2, T_PUB, 3, 1);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 16 * S).verdict,
+                     NAT_HELD);
+    len = frag_of(pkt, T_R2, T_PUB, 3, 0);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 16 * S).verdict,
+                     NAT_DROP);
+    nat_stats_get(n, &st);
+    ck_assert_uint_eq(st.frags_held, 0);
+    ck_assert_uint_eq(st.drops[NAT_R_FRAG_ORPHAN], 1);
+    nat_destroy(n);
+}
+END_TEST
+
+/* REQ-14: an error quoting a non-first fragment cannot be matched and is
+ * dropped with its reason. */
+START_TEST(rfc4787_req14_error_quoting_fragment)
+{
+    struct nat *n = t_nat(NULL);
+    uint8_t orig[1500];
+    size_t olen = frag_of(orig, T_PUB, T_R1, 9, 1);
+    size_t len = t_icmp_error(pkt, T_RTR, T_PUB, 11, 1, orig, olen, 28);
+    struct nat_result r = t_xlate(n, NAT_DIR_IN, pkt, len, 0);
+    ck_assert_int_eq(r.verdict, NAT_DROP);
+    ck_assert_int_eq(r.reason, NAT_R_ICMP_INNER_FRAG);
+    nat_destroy(n);
+}
+END_TEST
+
 Suite *
 rfc_suite(void)
 {
@@ -904,6 +1365,25 @@ rfc_suite(void)
     tcase_add_test(tc, rfc6888_req6_exclude_destination);
     tcase_add_test(tc, rfc6888_req8_port_hold_120s);
     tcase_add_test(tc, rfc6888_req11_exhaustion_no_eviction);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rfc5508");
+    tcase_add_test(tc, rfc5508_scapy_translation_vectors);
+    tcase_add_test(tc, rfc5508_req1_icmp_query_permitted);
+    tcase_add_test(tc, rfc5508_req2_icmp_query_timeout_60s);
+    tcase_add_test(tc, rfc5508_req3_bad_checksums_dropped);
+    tcase_add_test(tc, rfc5508_req4_inbound_error);
+    tcase_add_test(tc, rfc5508_req5_outbound_error);
+    tcase_add_test(tc, rfc5508_req6_error_does_not_refresh);
+    tcase_add_test(tc, rfc5508_req7_hairpin_error);
+    tcase_add_test(tc, rfc5508_req8_admin_prohibited_on_exhaustion);
+    tcase_add_test(tc, rfc5508_req10_icmp_generation_rules);
+    tcase_add_test(tc, rfc5508_req11_non_query_error_dropped);
+    tcase_add_test(tc, rfc4787_req13_frag_needed_generated);
+    tcase_add_test(tc, rfc4787_req14_fragments_in_order);
+    tcase_add_test(tc, rfc4787_req14_fragments_out_of_order);
+    tcase_add_test(tc, rfc4787_req14_fragment_store_bounded);
+    tcase_add_test(tc, rfc4787_req14_error_quoting_fragment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,300 @@
+/*
+ * Fragments (RFC 4787 REQ-14, 14a): translated one by one, never
+ * reassembled.
+ *
+ * The first fragment carries the transport header, so it goes through the
+ * normal pipeline (its transport checksum covers the whole datagram and is
+ * adjusted incrementally there). Its outcome is recorded under the key
+ * (source, destination, protocol, IP identifier, direction); later
+ * fragments only need their IP addresses rewritten the same way.
+ *
+ * Fragments that arrive before their first fragment are copied into a fixed
+ * store (slots sized at create) with a per-source quota and a timeout; when
+ * the first fragment is translated they are translated too and queued for
+ * nat_frag_collect(). Overlaps cannot hurt: nothing is reassembled.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "bytes.h"
+#include "nat_internal.h"
+#include "packet.h"
+
+static uint32_t
+fhash(const struct nat *n, uint32_t src, uint32_t dst, uint16_t id,
+      uint8_t proto, uint8_t dir)
+{
+    return nat_hash5(n, (uint8_t)(proto ^ (dir << 7)), src, id, dst, 0xf7a9) &
+           n->fmask;
+}
+
+void
+frag_init(struct nat *n)
+{
+    for (uint32_t i = 0; i < n->ftrack_cap; i++) {
+        n->ftrack[i].used = 0;
+        n->ftrack[i].hnext = i + 1 < n->ftrack_cap ? i + 1 : NIL;
+    }
+    n->ftrack_free = n->ftrack_cap ? 0 : NIL;
+    memset(n->fidx, 0xff, sizeof(uint32_t) * (n->fmask + 1));
+    n->fq_head = n->fq_tail = NIL;
+    for (uint32_t i = 0; i < n->fheld_cap; i++)
+        n->fheld[i].state = FH_FREE;
+    n->ready_head = n->ready_tail = NIL;
+}
+
+static uint32_t
+track_find(const struct nat *n, uint32_t src, uint32_t dst, uint16_t id,
+           uint8_t proto, uint8_t dir)
+{
+    for (uint32_t i = n->fidx[fhash(n, src, dst, id, proto, dir)]; i != NIL;
+         i = n->ftrack[i].hnext) {
+        const struct frag_track *t = &n->ftrack[i];
+        if (t->src == src && t->dst == dst && t->id == id &&
+            t->proto == proto && t->dir == dir)
+            return i;
+    }
+    return NIL;
+}
+
+/* Remove the oldest tracked datagram (the queue head). */
+static void
+track_pop(struct nat *n)
+{
+    uint32_t i = n->fq_head;
+    struct frag_track *t = &n->ftrack[i];
+    uint32_t *pp = &n->fidx[fhash(n, t->src, t->dst, t->id, t->proto, t->dir)];
+    while (*pp != i)
+        pp = &n->ftrack[*pp].hnext;
+    *pp = t->hnext;
+    n->fq_head = t->qnext;
+    if (n->fq_head == NIL)
+        n->fq_tail = NIL;
+    t->used = 0;
+    t->hnext = n->ftrack_free;
+    n->ftrack_free = i;
+    n->nftrack--;
+}
+
+static void
+held_free(struct nat *n, uint32_t i, enum nat_reason why)
+{
+    n->fheld[i].state = FH_FREE;
+    n->nfheld--;
+    if (why != NAT_R_NONE) {
+        n->st.verdicts[NAT_DROP]++;
+        n->st.drops[why]++;
+    }
+}
+
+void
+frag_expire(struct nat *n, size_t budget)
+{
+    while (budget-- > 0 && n->fq_head != NIL &&
+           n->ftrack[n->fq_head].expires <= n->now)
+        track_pop(n);
+    if (n->nfheld == 0)
+        return;
+    for (uint32_t i = 0; i < n->fheld_cap; i++)
+        if (n->fheld[i].state == FH_HELD && n->fheld[i].expires <= n->now)
+            held_free(n, i, NAT_R_FRAG_TIMEOUT);
+}
+
+/* Rewrite a non-first fragment's addresses as its first fragment's were. */
+static void
+apply(uint8_t *b, uint32_t new_src, uint32_t new_dst)
+{
+    uint32_t os = ld32(b + 12), od = ld32(b + 16);
+    uint64_t s = (uint16_t)~ld16(b + 10);
+    s += (uint16_t)~(os >> 16);
+    s += (uint16_t)~os;
+    s += (uint16_t)~(od >> 16);
+    s += (uint16_t)~od;
+    s += new_src >> 16;
+    s += new_src & 0xffff;
+    s += new_dst >> 16;
+    s += new_dst & 0xffff;
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    st32(b + 12, new_src);
+    st32(b + 16, new_dst);
+    st16(b + 10, (uint16_t)~s);
+}
+
+/* Is a fragment with no known first fragment one we should wait for? */
+static int
+frag_is_ours(const struct nat *n, enum nat_dir dir, const struct nat_pkt *p)
+{
+    if (dir == NAT_DIR_OUT)
+        return rules_is_inside(n, p->src) && !rules_is_excluded(n, p->src) &&
+               !rules_is_excluded(n, p->dst);
+    return rules_pool_find(n, p->dst) != NIL;
+}
+
+static struct nat_result
+result(enum nat_verdict v, enum nat_reason r)
+{
+    struct nat_result res = {v, r};
+    return res;
+}
+
+struct nat_result
+frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
+              const struct nat_pkt *p)
+{
+    uint32_t t = track_find(n, p->src, p->dst, p->ip_id, p->proto,
+                            (uint8_t)dir);
+    if (t != NIL) {
+        const struct frag_track *ft = &n->ftrack[t];
+        apply(b, ft->new_src, ft->new_dst);
+        return result((enum nat_verdict)ft->verdict, NAT_R_NONE);
+    }
+
+    /* Basic NAT needs no state: rewrite the address directly. */
+    const struct one_to_one *o = dir == NAT_DIR_OUT
+                                     ? rules_o2o_by_in(n, p->src)
+                                     : rules_o2o_by_ext(n, p->dst);
+    if (o != NULL) {
+        if (dir == NAT_DIR_OUT)
+            apply(b, o->ext_addr, p->dst);
+        else
+            apply(b, p->src, o->in_addr);
+        return result(dir == NAT_DIR_OUT ? NAT_OUT : NAT_IN, NAT_R_NONE);
+    }
+    if (!frag_is_ours(n, dir, p))
+        return result(NAT_PASS, NAT_R_NONE);
+
+    /* RFC 4787 REQ-14: out of order; hold it, bounded. */
+    if (len > FRAG_SLOT)
+        return result(NAT_DROP, NAT_R_FRAG_TOO_BIG);
+    uint32_t free_slot = NIL, same_src = 0;
+    for (uint32_t i = 0; i < n->fheld_cap; i++) {
+        const struct frag_held *h = &n->fheld[i];
+        if (h->state == FH_FREE) {
+            if (free_slot == NIL)
+                free_slot = i;
+        } else if (h->src == p->src) {
+            same_src++;
+        }
+    }
+    if (n->cfg.frag_held_per_src && same_src >= n->cfg.frag_held_per_src)
+        return result(NAT_DROP, NAT_R_FRAG_SRC_LIMIT);
+    if (free_slot == NIL)
+        return result(NAT_DROP, NAT_R_FRAG_STORE_FULL);
+    struct frag_held *h = &n->fheld[free_slot];
+    h->src = p->src;
+    h->dst = p->dst;
+    h->id = p->ip_id;
+    h->proto = p->proto;
+    h->dir = (uint8_t)dir;
+    h->len = (uint16_t)len;
+    h->state = FH_HELD;
+    h->expires = n->now + n->cfg.frag_timeout_ms;
+    memcpy(h->data, b, len);
+    n->nfheld++;
+    return result(NAT_HELD, NAT_R_NONE);
+}
+
+static void
+track_add(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
+          const uint8_t *b, const struct nat_pkt *p, enum nat_verdict v)
+{
+    uint32_t i = track_find(n, osrc, odst, p->ip_id, p->proto, (uint8_t)dir);
+    if (i == NIL) {
+        /* Full: the oldest datagram's later fragments will be held
+         * instead (fragment state is not a session: it may be recycled). */
+        if (n->ftrack_free == NIL)
+            track_pop(n);
+        if (n->ftrack_free == NIL)
+            return;
+        i = n->ftrack_free;
+        n->ftrack_free = n->ftrack[i].hnext;
+        struct frag_track *t = &n->ftrack[i];
+        t->src = osrc;
+        t->dst = odst;
+        t->id = p->ip_id;
+        t->proto = p->proto;
+        t->dir = (uint8_t)dir;
+        t->used = 1;
+        uint32_t *head = &n->fidx[fhash(n, osrc, odst, p->ip_id, p->proto,
+                                        (uint8_t)dir)];
+        t->hnext = *head;
+        *head = i;
+        t->qnext = NIL;
+        if (n->fq_tail != NIL)
+            n->ftrack[n->fq_tail].qnext = i;
+        else
+            n->fq_head = i;
+        n->fq_tail = i;
+        t->expires = n->now + n->cfg.frag_timeout_ms;
+        n->nftrack++;
+    }
+    struct frag_track *t = &n->ftrack[i];
+    t->new_src = ld32(b + 12);
+    t->new_dst = ld32(b + 16);
+    t->verdict = (uint8_t)v;
+}
+
+/*
+ * The first fragment of (osrc, odst, id, proto) went through the pipeline
+ * with result @r. Record it, and release or discard the fragments that
+ * were waiting for it.
+ */
+void
+frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,
+                uint32_t odst, const uint8_t *b, const struct nat_pkt *p,
+                struct nat_result r)
+{
+    int translated = r.verdict == NAT_OUT || r.verdict == NAT_IN ||
+                     r.verdict == NAT_HAIRPIN;
+    if (translated)
+        track_add(n, dir, osrc, odst, b, p, r.verdict);
+    if (n->nfheld == 0)
+        return;
+    for (uint32_t i = 0; i < n->fheld_cap; i++) {
+        struct frag_held *h = &n->fheld[i];
+        if (h->state != FH_HELD || h->src != osrc || h->dst != odst ||
+            h->id != p->ip_id || h->proto != p->proto || h->dir != dir)
+            continue;
+        if (r.verdict == NAT_DROP) {
+            held_free(n, i, NAT_R_FRAG_ORPHAN);
+            continue;
+        }
+        if (translated)
+            apply(h->data, ld32(b + 12), ld32(b + 16));
+        h->state = FH_READY;
+        h->verdict = (uint8_t)r.verdict;
+        h->next = NIL;
+        if (n->ready_tail != NIL)
+            n->fheld[n->ready_tail].next = i;
+        else
+            n->ready_head = i;
+        n->ready_tail = i;
+    }
+}
+
+int
+nat_frag_collect(struct nat *n, uint8_t *buf, size_t cap, size_t *len,
+                 struct nat_result *res)
+{
+    uint32_t i = n->ready_head;
+    if (i == NIL)
+        return 0;
+    struct frag_held *h = &n->fheld[i];
+    if (buf == NULL || len == NULL || res == NULL)
+        return NAT_EINVAL;
+    if (cap < h->len)
+        return NAT_ENOSPC;
+    memcpy(buf, h->data, h->len);
+    *len = h->len;
+    res->verdict = (enum nat_verdict)h->verdict;
+    res->reason = NAT_R_NONE;
+    n->st.verdicts[h->verdict]++;
+    n->ready_head = h->next;
+    if (n->ready_head == NIL)
+        n->ready_tail = NIL;
+    held_free(n, i, NAT_R_NONE);
+    return 1;
+}
