@@ -1,0 +1,151 @@
+/*
+ * Shared helpers for the example programs (nat-pcap, nat-tun, nat-raw):
+ * option parsing, address and prefix parsing, building a libnat instance
+ * from the options, tcpdump-style packet lines and the end-of-run summary.
+ *
+ * Only the public API (<libnat.h>) is used, exactly as an application that
+ * embeds libnat would use it.
+ */
+#ifndef NAT_EXAMPLES_COMMON_H
+#define NAT_EXAMPLES_COMMON_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libnat.h>
+
+#define OPT_MAX_ADDRS 16
+#define OPT_MAX_RULES 64
+
+struct prefix {
+    uint32_t addr; /* host order, host bits cleared */
+    uint8_t len;
+};
+
+/* Everything the three programs share, as given on the command line. */
+struct opts {
+    const char *prog;
+    uint32_t pub[OPT_MAX_ADDRS];
+    int npub;
+    struct prefix inside[OPT_MAX_ADDRS];
+    int ninside;
+    struct prefix exclude[OPT_MAX_ADDRS];
+    int nexclude;
+    struct nat_forward fwd[OPT_MAX_RULES];
+    int nfwd;
+    uint32_t o2o_in[OPT_MAX_RULES], o2o_ext[OPT_MAX_RULES];
+    int no2o;
+    int mapping;   /* enum nat_mapping, or -1 for the library default */
+    int filtering; /* enum nat_filtering, or -1 */
+    uint32_t capacity;
+    int seed_set;
+    uint64_t seed;
+    int verbose;
+};
+
+/* Long option values of the shared options (program options use < 256). */
+enum {
+    OPT_PUBLIC = 1000,
+    OPT_INSIDE,
+    OPT_FORWARD,
+    OPT_ONE_TO_ONE,
+    OPT_EXCLUDE,
+    OPT_MAPPING,
+    OPT_FILTERING,
+    OPT_CAPACITY,
+    OPT_SEED,
+};
+
+/* The shared entries of a getopt_long() table; -v and -h are short. */
+#define COMMON_LONG_OPTIONS                                                    \
+    {"public", required_argument, NULL, OPT_PUBLIC},                           \
+        {"inside", required_argument, NULL, OPT_INSIDE},                       \
+        {"forward", required_argument, NULL, OPT_FORWARD},                     \
+        {"one-to-one", required_argument, NULL, OPT_ONE_TO_ONE},               \
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},                     \
+        {"mapping", required_argument, NULL, OPT_MAPPING},                     \
+        {"filtering", required_argument, NULL, OPT_FILTERING},                 \
+        {"capacity", required_argument, NULL, OPT_CAPACITY},                   \
+        {"seed", required_argument, NULL, OPT_SEED},                           \
+        {"verbose", no_argument, NULL, 'v'},                                   \
+        {"help", no_argument, NULL, 'h'}
+
+/* Help text for the shared options, printed by each program's --help. */
+extern const char common_options_help[];
+
+/* Fill @o with "nothing given" for program @prog. */
+void opts_init(struct opts *o, const char *prog);
+
+/* Handle shared option @c with argument @arg. Returns 1 if it was one of
+ * ours, 0 if not. Bad values end the program with status 2. */
+int opts_common(struct opts *o, int c, const char *arg);
+
+/* Check that the options a NAT needs are there (status 2 if not). */
+void opts_require(const struct opts *o);
+
+/* Print "prog: message" to stderr and exit with status 2 (usage error). */
+void usage_error(const struct opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Print "prog: message" to stderr and exit with status 1 (runtime error). */
+void fatal(const struct opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Parsing. Each returns 0, or -1 when @s is not valid. */
+int parse_addr(const char *s, uint32_t *addr);
+int parse_prefix(const char *s, struct prefix *p);
+int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+
+/* Dotted-quad text for a host-order address (static rotating buffers). */
+const char *addr_str(uint32_t addr);
+
+/* Does @addr fall in one of the inside prefixes? */
+int opts_is_inside(const struct opts *o, uint32_t addr);
+
+/* Is @addr one of the public addresses (or a 1:1 external address)? */
+int opts_is_public(const struct opts *o, uint32_t addr);
+
+/*
+ * Create the libnat instance the options describe. @random_secret: fill
+ * the hash/port secret from getrandom(2) unless --seed was given (daemons);
+ * otherwise derive it from the seed (default 0), so runs are reproducible.
+ * Exits with a message on failure.
+ */
+struct nat *nat_from_opts(const struct opts *o, int random_secret);
+
+/* Monotonic clock in milliseconds (for the daemons). */
+uint64_t mono_ms(void);
+
+/*
+ * One tcpdump-style description of the IPv4 packet at @ip, @len bytes:
+ * "IP 10.0.0.2.40000 > 198.51.100.53.53: UDP, length 12". Never reads past
+ * @len; malformed packets are described as far as they parse.
+ */
+void pkt_describe(char *out, size_t cap, const uint8_t *ip, size_t len);
+
+/* Only the endpoints: "10.0.0.2.40000 > 198.51.100.53.53". */
+void pkt_endpoints(char *out, size_t cap, const uint8_t *ip, size_t len);
+
+/*
+ * The verbose per-packet line: @tag (a timestamp or interface), the packet
+ * before translation, then the verdict and what it became:
+ *   "0.000120 out IP 10.0.0.2.40000 > 1.2.3.4.53: UDP, length 12
+ *      => 203.0.113.1.40000 > 1.2.3.4.53 [out]"   (on one line)
+ */
+void print_packet_line(FILE *f, const char *tag, enum nat_dir dir,
+                       const uint8_t *before, size_t blen,
+                       const uint8_t *after, size_t alen,
+                       struct nat_result res);
+
+/* The counters of @nat: verdicts, drop reasons, sessions, peak. */
+void print_summary(FILE *f, const struct nat *nat);
+
+/* A conntrack-style table of the live sessions of @nat at @now_ms. */
+void print_sessions(FILE *f, struct nat *nat, uint64_t now_ms);
+
+/* One status line: sessions, packets, drops. */
+void print_status(FILE *f, const struct opts *o, const struct nat *nat);
+
+#endif /* NAT_EXAMPLES_COMMON_H */
