@@ -320,6 +320,7 @@ struct nat_config {
     uint32_t port_hold_ms; /**< RFC 6888 REQ-8 reuse delay: default 120 s */
 
     uint16_t port_min, port_max; /**< external port range (1024-65535) */
+    uint16_t icmp_id_min, icmp_id_max; /**< ICMP identifiers (1-65535) */
     uint8_t mapping[NAT_P_MAX];   /**< enum nat_mapping per protocol */
     uint8_t filtering[NAT_P_MAX]; /**< enum nat_filtering per protocol */
     uint8_t port_preserve;  /**< try the inside port first (default 1) */
@@ -598,6 +599,55 @@ NAT_EXTERN size_t nat_flush(struct nat *nat, uint64_t now_ms);
  * of all protocols when @proto is 0.
  */
 NAT_EXTERN size_t nat_session_count(const struct nat *nat, uint8_t proto);
+
+/* ------------------------------------------------------------------------
+ * Scale-out: N instances, one per worker, owning disjoint port ranges
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Steering state shared (read-only) by the dispatcher and the workers.
+ * Worker w owns external ports [port_min + w * span, ...) where span is
+ * (port_max - port_min + 1) / workers; each worker's instance gets that
+ * slice from nat_steer_config().
+ */
+struct nat_steer {
+    uint32_t workers;
+    uint16_t port_min, port_max;
+    uint32_t span;
+    uint64_t key[2];
+};
+
+/**
+ * nat_steer_init() - prepare steering of @workers workers (1..1024) over the
+ * external port range [@port_min, @port_max] (at least 64 ports per
+ * worker), keyed by @secret (16 bytes). Returns 0 or NAT_EINVAL/NAT_ERANGE.
+ */
+NAT_EXTERN int nat_steer_init(struct nat_steer *st, uint32_t workers,
+                              uint16_t port_min, uint16_t port_max,
+                              const uint8_t secret[16]);
+
+/**
+ * nat_steer_config() - set @cfg's external port range to worker @worker's
+ * slice. Because every inside host is steered to one worker (below), paired
+ * pooling, endpoint-independent mapping and per-host limits stay exact.
+ * ICMP identifiers are sliced the same way. Low-port class preservation
+ * (port_class) is turned off, since ports below 1024 are not sliced.
+ * Returns 0 or NAT_EINVAL.
+ */
+NAT_EXTERN int nat_steer_config(const struct nat_steer *st, uint32_t worker,
+                                struct nat_config *cfg);
+
+/**
+ * nat_steer() - the worker that owns the IPv4 packet @pkt of @len bytes
+ * arriving from @dir: outbound by a keyed hash of the inside source
+ * address; inbound by the destination port (TCP, UDP) or identifier (ICMP
+ * queries), or for ICMP errors by the port of the quoted packet. Packets
+ * that carry no port (fragments, other protocols, ports outside every
+ * slice) go to worker 0, which should also hold static forwards. Never
+ * fails: malformed packets go to worker 0, which drops them with a reason.
+ */
+NAT_EXTERN uint32_t nat_steer(const struct nat_steer *st, enum nat_dir dir,
+                              const uint8_t *pkt, size_t len);
 
 /* ------------------------------------------------------------------------
  * Statistics

@@ -29,6 +29,8 @@ nat_config_init(struct nat_config *c)
     c->port_hold_ms = 120000;         /* RFC 6888 REQ-8: 120 s */
     c->port_min = 1024;
     c->port_max = 65535;
+    c->icmp_id_min = 1;
+    c->icmp_id_max = 65535;
     for (int p = 0; p < NAT_P_MAX; p++) {
         c->mapping[p] = NAT_MAP_EI;
         c->filtering[p] = NAT_FILTER_AD;
@@ -84,6 +86,10 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("port_min", NAT_ERANGE);
     if (c->port_max < c->port_min)
         BAD("port_max", NAT_ERANGE);
+    if (c->icmp_id_min == 0)
+        BAD("icmp_id_min", NAT_ERANGE);
+    if (c->icmp_id_max < c->icmp_id_min)
+        BAD("icmp_id_max", NAT_ERANGE);
     for (int p = 0; p < NAT_P_MAX; p++) {
         if (c->mapping[p] > NAT_MAP_APD)
             BAD("mapping", NAT_EINVAL);

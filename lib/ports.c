@@ -101,10 +101,10 @@ port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
     uint32_t lo = c->port_min, hi = c->port_max;
     uint64_t pmask = UINT64_MAX;
 
-    /* ICMP identifiers have no classes or parity: the whole space. */
+    /* ICMP identifiers have their own range and no classes or parity. */
     if (proto == 1) {
-        lo = 1;
-        hi = 65535;
+        lo = c->icmp_id_min;
+        hi = c->icmp_id_max;
     } else {
         if (c->port_class && in_port < 1024) { /* RFC 4787 REQ-3a */
             lo = 1;
