@@ -553,6 +553,15 @@ run_offline(struct app *a)
         oh.len = h->len - h->caplen + oh.caplen; /* keep any snap cut-off */
         pcap_dump((u_char *)out, &oh, frame);
         a->written++;
+        /* Fragments held until their first fragment came are ready now:
+         * write them after it, behind the same link-layer header. */
+        size_t flen;
+        struct nat_result fres;
+        while (nat_frag_collect(a->nat, frame + off, cap, &flen, &fres) == 1) {
+            oh.caplen = oh.len = (bpf_u_int32)((size_t)off + flen);
+            pcap_dump((u_char *)out, &oh, frame);
+            a->written++;
+        }
         if (tty)
             progress(a, in, size, 0);
     }
@@ -797,6 +806,13 @@ ip_input(struct live *l, struct side *from, uint8_t *frame, size_t caplen)
         /* Dropped, held, or passed: a pure NAT routes nothing else. */
         break;
     }
+    /* Fragments held until their first fragment came are ready now. */
+    size_t flen;
+    struct nat_result fres;
+    while (nat_frag_collect(a->nat, ip, FRAME_MAX - 14, &flen, &fres) == 1)
+        send_ip(l, fres.verdict == NAT_OUT ? &l->out : &l->in, ip, flen,
+                fres.verdict == NAT_OUT && a->gateway ? a->gateway
+                                                      : rd32(ip + 16));
 }
 
 /* pcap_dispatch() callback context: which side the frame came from. */

@@ -273,6 +273,10 @@ receive(struct app *a, int fd, enum nat_dir dir, const char *ifname)
         default:
             break;
         }
+        /* Fragments held until their first fragment came are ready now. */
+        struct nat_result fres;
+        while (nat_frag_collect(a->nat, buf, sizeof(buf), &len, &fres) == 1)
+            send_ip(a, buf, len);
     }
 }
 

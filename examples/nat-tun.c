@@ -163,6 +163,15 @@ do_burst(const struct opts *o, struct nat *nat, int fd, struct counters *c)
             break;
         }
     }
+    /* Fragments held until their first fragment came are ready now. */
+    size_t flen;
+    struct nat_result fres;
+    while (nat_frag_collect(nat, bufs[0], PKT_MAX, &flen, &fres) == 1) {
+        if (write(fd, bufs[0], flen) == (ssize_t)flen)
+            c->tx++;
+        else
+            c->tx_err++;
+    }
     return n;
 }
 

@@ -257,6 +257,8 @@ run_traffic_checks() {
 
     spawn f "$WORK/udp-echo.log" timeout 15 python3 "$NETTOOL" udp-echo-server 7007 10
     check "UDP echo" nsx h2 timeout 20 python3 "$NETTOOL" udp-echo 198.51.100.2 7007 20
+    check "UDP echo of 4000-byte datagrams (IP fragments)" \
+        nsx h2 timeout 20 python3 "$NETTOOL" udp-echo 198.51.100.2 7007 5 4000
 
     spawn h2 "$WORK/unsolicited.log" timeout 10 python3 "$NETTOOL" udp-listen 9000 2
     local listen_pid=$BG_PID

@@ -7,7 +7,7 @@ status says whether it got what it expected.
   tcp-send PORT NBYTES            serve NBYTES of data to one client
   tcp-recv HOST PORT              fetch it, print sha256 and size
   udp-echo-server PORT SECS       echo datagrams for SECS seconds
-  udp-echo HOST PORT COUNT        send COUNT datagrams, expect each echoed
+  udp-echo HOST PORT COUNT [SIZE] send COUNT datagrams, expect each echoed
   udp-listen PORT SECS            count datagrams received in SECS seconds
   udp-send HOST PORT COUNT        send COUNT datagrams
   banner-server PORT SECS         greet each TCP client with its address
@@ -102,13 +102,14 @@ def udp_echo_server(port, secs):
     out("echoed %d" % n)
 
 
-def udp_echo(host, port, count):
+def udp_echo(host, port, count, size=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((host, int(port)))
     s.settimeout(0.5)
     ok = 0
     for i in range(int(count)):
-        msg = b"echo %d %s" % (i, b"x" * (i * 37 % 1200))
+        pad = int(size) if size else i * 37 % 1200
+        msg = (b"echo %d " % i + b"x" * pad)[:pad or None]
         end = time.monotonic() + 3
         while time.monotonic() < end:
             try:
