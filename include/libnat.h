@@ -306,7 +306,7 @@ struct nat_config {
     uint32_t max_bindings;  /**< binding capacity (0: = max_sessions) */
     uint32_t max_hosts;     /**< inside hosts tracked (0: = max_bindings) */
     uint32_t max_pool;      /**< external addresses (default 16) */
-    uint32_t max_prefixes;  /**< inside + excluded prefixes (default 16) */
+    uint32_t max_prefixes;  /**< inside, and excluded, prefixes (16 each) */
     uint32_t max_forwards;  /**< static port forwards (default 64) */
     uint32_t max_one_to_one;/**< 1:1 address mappings (default 64) */
 
@@ -316,7 +316,7 @@ struct nat_config {
     uint32_t timeout_udp_ms;       /**< RFC 4787 REQ-5: default 300 s */
     uint32_t timeout_tcp_est_ms;   /**< RFC 5382 REQ-5: default 7440 s */
     uint32_t timeout_tcp_trans_ms; /**< RFC 5382 REQ-5: default 240 s */
-    uint32_t timeout_icmp_ms;      /**< RFC 5508 REQ-1: default 60 s */
+    uint32_t timeout_icmp_ms;      /**< RFC 5508 REQ-2: default 60 s */
     uint32_t port_hold_ms; /**< RFC 6888 REQ-8 reuse delay: default 120 s */
 
     uint16_t port_min, port_max; /**< external port range (1024-65535) */
@@ -552,7 +552,7 @@ enum nat_tcp_state {
     NAT_TCP_FIN_OUT,     /**< FIN from inside */
     NAT_TCP_FIN_IN,      /**< FIN from outside */
     NAT_TCP_CLOSING,     /**< FIN both ways: transitory */
-    NAT_TCP_RST          /**< RST seen: transitory (RFC 7857 2.1) */
+    NAT_TCP_RST          /**< RST seen: transitory (RFC 7857 2.2) */
 };
 
 /** A session as seen through the API (host order). */

@@ -144,8 +144,9 @@ struct nat_result
 frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
               const struct nat_pkt *p)
 {
-    uint32_t t = track_find(n, p->src, p->dst, p->ip_id, p->proto,
-                            (uint8_t)dir);
+    uint32_t t = n->ftrack_cap ? track_find(n, p->src, p->dst, p->ip_id,
+                                            p->proto, (uint8_t)dir)
+                               : NIL;
     if (t != NIL) {
         const struct frag_track *ft = &n->ftrack[t];
         apply(b, ft->new_src, ft->new_dst);
@@ -201,6 +202,8 @@ static void
 track_add(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
           const uint8_t *b, const struct nat_pkt *p, enum nat_verdict v)
 {
+    if (n->ftrack_cap == 0) /* tracking disabled: later fragments wait */
+        return;
     uint32_t i = track_find(n, osrc, odst, p->ip_id, p->proto, (uint8_t)dir);
     if (i == NIL) {
         /* Full: the oldest datagram's later fragments will be held

@@ -80,8 +80,7 @@ nat_icmp_error(struct nat *n, const uint8_t *pkt, size_t len, uint8_t type,
     size_t total = 28 + quote;
     if (cap < total)
         return NAT_ENOSPC;
-    if (now_ms > n->now)
-        n->now = now_ms;
+    tbl_clock(n, now_ms);
     if (!icmp_take_token(n)) {
         n->st.icmp_limited++;
         return NAT_ELIMIT;

@@ -12,6 +12,7 @@
 #define MAX_POOL 4096u
 #define MAX_RULES 65536u
 #define ALIGN 64u
+#define MAX_TIMEOUT (1u << 30) /* ~12.4 days: see tbl_clock() */
 
 void
 nat_config_init(struct nat_config *c)
@@ -25,7 +26,7 @@ nat_config_init(struct nat_config *c)
     c->timeout_udp_ms = 300000;       /* RFC 4787 REQ-5: >= 2 min, rec. 5 */
     c->timeout_tcp_est_ms = 7440000;  /* RFC 5382 REQ-5: 2 h 4 min */
     c->timeout_tcp_trans_ms = 240000; /* RFC 5382 REQ-5: 4 min */
-    c->timeout_icmp_ms = 60000;       /* RFC 5508 REQ-1: 60 s */
+    c->timeout_icmp_ms = 60000;       /* RFC 5508 REQ-2: 60 s */
     c->port_hold_ms = 120000;         /* RFC 6888 REQ-8: 120 s */
     c->port_min = 1024;
     c->port_max = 65535;
@@ -74,13 +75,13 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("max_forwards", NAT_ERANGE);
     if (c->max_one_to_one > MAX_RULES)
         BAD("max_one_to_one", NAT_ERANGE);
-    if (c->timeout_udp_ms == 0)
+    if (c->timeout_udp_ms == 0 || c->timeout_udp_ms >= MAX_TIMEOUT)
         BAD("timeout_udp_ms", NAT_ERANGE);
-    if (c->timeout_tcp_est_ms == 0)
+    if (c->timeout_tcp_est_ms == 0 || c->timeout_tcp_est_ms >= MAX_TIMEOUT)
         BAD("timeout_tcp_est_ms", NAT_ERANGE);
-    if (c->timeout_tcp_trans_ms == 0)
+    if (c->timeout_tcp_trans_ms == 0 || c->timeout_tcp_trans_ms >= MAX_TIMEOUT)
         BAD("timeout_tcp_trans_ms", NAT_ERANGE);
-    if (c->timeout_icmp_ms == 0)
+    if (c->timeout_icmp_ms == 0 || c->timeout_icmp_ms >= MAX_TIMEOUT)
         BAD("timeout_icmp_ms", NAT_ERANGE);
     if (c->port_min == 0)
         BAD("port_min", NAT_ERANGE);
@@ -106,8 +107,12 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("hairpin", NAT_EINVAL);
     if (c->frag_entries > MAX_CAPACITY)
         BAD("frag_entries", NAT_ERANGE);
+    if (c->frag_entries == 0)
+        BAD("frag_entries", NAT_ERANGE);
     if (c->frag_held > 65536)
         BAD("frag_held", NAT_ERANGE);
+    if (c->port_hold_ms >= MAX_TIMEOUT)
+        BAD("port_hold_ms", NAT_ERANGE);
     if (c->frag_timeout_ms == 0)
         BAD("frag_timeout_ms", NAT_ERANGE);
     if (field)
@@ -129,7 +134,9 @@ struct layout {
     uint32_t sess_cap, bind_cap, host_cap;
     uint32_t sbuckets, bbuckets, hbuckets;
     size_t sess, sidx_in, sidx_out, bind, bidx_in, bidx_out, host, hidx;
-    size_t pool, inside, exclude, fwd, o2o, ftrack, fidx, fheld, total;
+    size_t pool, pool_hidx, inside, exclude, fwd, o2o, ftrack, fidx, fheld,
+        total;
+    uint32_t pbuckets;
     uint32_t fbuckets;
 };
 
@@ -164,6 +171,8 @@ layout(const struct nat_config *c, struct layout *l)
     l->host = carve(&at, (size_t)l->host_cap * sizeof(struct host));
     l->hidx = carve(&at, (size_t)l->hbuckets * 4);
     l->pool = carve(&at, (size_t)c->max_pool * sizeof(struct pool_addr));
+    l->pbuckets = pow2_at_least(2 * c->max_pool);
+    l->pool_hidx = carve(&at, (size_t)l->pbuckets * 4);
     l->inside = carve(&at, (size_t)c->max_prefixes * sizeof(struct prefix));
     l->exclude = carve(&at, (size_t)c->max_prefixes * sizeof(struct prefix));
     l->fwd = carve(&at, (size_t)c->max_forwards * sizeof(struct nat_forward));
@@ -173,6 +182,10 @@ layout(const struct nat_config *c, struct layout *l)
     l->fidx = carve(&at, (size_t)l->fbuckets * 4);
     l->fheld = carve(&at, (size_t)c->frag_held * sizeof(struct frag_held));
     l->total = carve(&at, 0);
+    /* Capacities are bounded by nat_config_check(), so the sum fits in 64
+     * bits; on a 32-bit size_t it may not fit in the address space. */
+    if (at > SIZE_MAX / 2)
+        return -1;
     return 0;
 }
 
@@ -248,6 +261,8 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->pool_cap = c->max_pool;
     for (uint32_t i = 0; i < n->pool_cap; i++)
         n->pool[i].used = 0;
+    n->pool_hidx = (uint32_t *)(void *)(base + l.pool_hidx);
+    n->pool_hmask = l.pbuckets - 1;
     n->inside = (struct prefix *)(void *)(base + l.inside);
     n->exclude = (struct prefix *)(void *)(base + l.exclude);
     n->prefix_cap = c->max_prefixes;
@@ -264,6 +279,7 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->icmp_tokens = (uint64_t)(c->icmp_burst ? c->icmp_burst : 1) * 1000u;
     tbl_init(n);
     frag_init(n);
+    rules_pool_rehash(n);
     *out = n;
     return 0;
 }
@@ -303,8 +319,7 @@ nat_destroy(struct nat *n)
 size_t
 nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 {
-    if (now_ms > n->now)
-        n->now = now_ms;
+    tbl_clock(n, now_ms);
     frag_expire(n, budget);
     return tbl_expire(n, budget);
 }
@@ -312,8 +327,7 @@ nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 size_t
 nat_flush(struct nat *n, uint64_t now_ms)
 {
-    if (now_ms > n->now)
-        n->now = now_ms;
+    tbl_clock(n, now_ms);
     frag_init(n); /* fragment state refers to the mappings */
     n->nftrack = n->nfheld = 0;
     return tbl_flush(n);
@@ -334,8 +348,8 @@ sess_info(const struct nat *n, uint32_t i, struct nat_session *o)
     o->in_port = s->in_port;
     o->ext_port = s->ext_port;
     o->rem_port = s->rem_port;
-    o->last_ms = s->last;
-    o->expires_ms = s->last + n->timeout[s->tclass];
+    o->last_ms = n->now - ms_since(n->now32, s->last);
+    o->expires_ms = o->last_ms + n->timeout[s->tclass];
 }
 
 int
@@ -361,7 +375,7 @@ int
 nat_session_next(struct nat *n, uint64_t *cursor, struct nat_session *out)
 {
     for (uint64_t i = *cursor; i < n->sess_cap; i++) {
-        if (n->sess[i].live) {
+        if (n->sess[i].tclass != TC_FREE) {
             sess_info(n, (uint32_t)i, out);
             *cursor = i + 1;
             return 1;
@@ -375,11 +389,12 @@ int
 nat_session_delete(struct nat *n, uint64_t id, uint64_t now_ms)
 {
     uint32_t i = (uint32_t)id;
-    if (i >= n->sess_cap || !n->sess[i].live ||
+    if (i >= n->sess_cap || n->sess[i].tclass == TC_FREE ||
         n->sess[i].gen != (uint32_t)(id >> 32))
         return NAT_ENOENT;
-    if (now_ms > n->now)
-        n->now = now_ms;
+    tbl_clock(n, now_ms);
+    if (n->sess[i].tclass == TC_FREE) /* the clock may have ended it */
+        return NAT_ENOENT;
     tbl_sess_end(n, i, NAT_END_DELETED);
     return 0;
 }

@@ -1,9 +1,9 @@
 /*
  * Internal state of a NAT instance, shared by the engine's layers.
  *
- * Everything lives in one block sized at create (nat_memsize()); indexes are
- * 32-bit slot numbers with NIL as "none", so the block is position
- * independent and the packet path never allocates.
+ * Everything lives in one block sized at create (nat_memsize()); links
+ * between entries are 32-bit slot numbers with NIL as "none" (half the size
+ * of pointers), and the packet path never allocates.
  */
 #ifndef NAT_INTERNAL_H
 #define NAT_INTERNAL_H
@@ -17,6 +17,19 @@
 /* Timeout classes, one expiry list each (refresh = move to tail, so each
  * list is ordered by expiry time and expiry only ever looks at heads). */
 enum tclass { TC_UDP = 0, TC_ICMP, TC_TCP_EST, TC_TCP_TRANS, TC_MAX };
+#define TC_FREE 0xff /* tclass of a free session slot */
+
+/*
+ * Times inside tables are the low 32 bits of the caller's millisecond clock
+ * and are compared with wrap-safe differences; every timeout is below 2^30
+ * ms, and an instance left idle longer than that expires everything at its
+ * next call (see tbl_clock()).
+ */
+static inline uint32_t
+ms_since(uint32_t now32, uint32_t then32)
+{
+    return now32 - then32;
+}
 
 /* Session: a binding plus one remote endpoint (RFC 6146 terms). The
  * addresses are IPv4 now; NAT64 will key inside hosts through `host`
@@ -26,14 +39,15 @@ struct sess {
     uint16_t in_port, ext_port, rem_port;
     uint8_t proto;
     uint8_t state;  /* enum nat_tcp_state */
-    uint8_t tclass; /* enum tclass */
-    uint8_t live;
+    uint8_t tclass; /* enum tclass, TC_FREE when the slot is free */
+    uint8_t pad;
     uint32_t bind;
     uint32_t hnext_in, hnext_out; /* hash chains: inside / outside index */
     uint32_t lprev, lnext;        /* expiry list (free list when free) */
     uint32_t bprev, bnext;        /* sessions of the same binding */
-    uint32_t gen;                 /* bumped on free: ids never repeat */
-    uint64_t last;                /* caller ms of the last packet */
+    uint32_t last;   /* low 32 bits of the caller ms of the last packet */
+    uint32_t queued; /* when it joined its expiry list (lists stay sorted) */
+    uint32_t gen;    /* bumped on free: ids of ended sessions never match */
 };
 
 enum bind_flags {
@@ -55,7 +69,7 @@ struct bind {
     uint32_t sess_head;           /* list of its sessions */
     uint32_t nsess;
     uint32_t lprev, lnext; /* held list / free list */
-    uint64_t held_until;
+    uint32_t held_since;   /* low 32 bits of ms when the hold began */
 };
 
 /* An inside host: paired pooling (RFC 4787 REQ-2) and per-host limits. */
@@ -147,6 +161,8 @@ struct nat {
     /* rules */
     struct pool_addr *pool;
     uint32_t pool_cap, npool;
+    uint32_t *pool_hidx; /* open addressing: pool slot + 1, 0 = empty */
+    uint32_t pool_hmask;
     struct prefix *inside, *exclude;
     uint32_t prefix_cap, ninside, nexclude;
     struct nat_forward *fwd;
@@ -169,6 +185,8 @@ struct nat {
 
     uint32_t port_counter; /* RFC 6056 algorithm 3 "next_ephemeral" */
     uint64_t now;          /* time of the current call */
+    uint32_t now32;        /* its low 32 bits, the tables' clock */
+    uint64_t last_call;    /* now of the previous call (idle detection) */
     struct nat_stats st;
 };
 
@@ -178,6 +196,7 @@ uint32_t nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1,
 
 /* ---- table.c ---- */
 void tbl_init(struct nat *n);
+void tbl_clock(struct nat *n, uint64_t now_ms);
 uint32_t tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
                           uint16_t in_port, uint32_t rem_addr,
                           uint16_t rem_port);
@@ -196,7 +215,7 @@ uint32_t tbl_bind_new(struct nat *n);
 void tbl_bind_link(struct nat *n, uint32_t b);
 uint32_t tbl_sess_new(struct nat *n, uint32_t b, uint32_t rem_addr,
                       uint16_t rem_port, enum tclass tc);
-void tbl_sess_touch(struct nat *n, uint32_t s, enum tclass tc);
+void tbl_sess_touch(struct nat *n, uint32_t s, enum tclass tc, int refresh);
 void tbl_sess_end(struct nat *n, uint32_t s, enum nat_end_cause cause);
 size_t tbl_expire(struct nat *n, size_t budget);
 size_t tbl_flush(struct nat *n);
@@ -228,6 +247,7 @@ const struct nat_forward *rules_forward_out(const struct nat *n, uint8_t proto,
 const struct one_to_one *rules_o2o_by_in(const struct nat *n, uint32_t addr);
 const struct one_to_one *rules_o2o_by_ext(const struct nat *n, uint32_t addr);
 uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
+void rules_pool_rehash(struct nat *n);
 
 /* ---- frag.c ---- */
 struct nat_pkt;

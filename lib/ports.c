@@ -5,9 +5,11 @@
  * 64-port words, so a free port is found by skipping whole words even at
  * 99 % occupancy. Choice order (RFC 4787 REQ-3/3a/4, RFC 6056):
  *   1. the inside port itself, when free and preservation is on;
- *   2. otherwise a keyed-hash start point inside the allowed range
- *      (RFC 6056 algorithm 3: F(inside endpoint, secret)), then the next
- *      free port with the required parity, wrapping once.
+ *   2. otherwise a start point from a keyed hash of the inside endpoint,
+ *      the remote (for dependent mappings) and a counter, then the next
+ *      free port with the required parity, wrapping once. This is RFC 6056
+ *      algorithm 3's "F(local, remote, secret)" with the counter hashed in
+ *      rather than added, so consecutive choices are not adjacent.
  * A port in use by any live or held binding is never handed out (REQ-3:
  * no port overloading).
  */
@@ -124,7 +126,7 @@ port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
         return in_port;
     }
 
-    /* RFC 6056 algorithm 3: a keyed offset plus a counter, then search. */
+    /* RFC 6056 3.3.3 (keyed hash, counter hashed in), then search. */
     uint32_t span = hi - lo + 1;
     uint32_t h = nat_hash5(n, proto, in_addr, in_port,
                            rem_addr ^ n->port_counter++, rem_port);

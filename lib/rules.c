@@ -36,13 +36,39 @@ rules_is_excluded(const struct nat *n, uint32_t addr)
     return prefix_match(n->exclude, n->nexclude, addr);
 }
 
+/* The pool index: open addressing over a table at most half full, so the
+ * per-packet "is this one of our addresses?" test touches one or two
+ * cache lines whatever the pool size. */
+static uint32_t
+pool_slot(const struct nat *n, uint32_t addr)
+{
+    return nat_hash5(n, 0xfe, addr, 0, 0, 0) & n->pool_hmask;
+}
+
 uint32_t
 rules_pool_find(const struct nat *n, uint32_t addr)
 {
-    for (uint32_t i = 0; i < n->pool_cap; i++)
-        if (n->pool[i].used && n->pool[i].addr == addr)
-            return i;
-    return NIL;
+    for (uint32_t h = pool_slot(n, addr);; h = (h + 1) & n->pool_hmask) {
+        uint32_t e = n->pool_hidx[h];
+        if (e == 0)
+            return NIL;
+        if (n->pool[e - 1].addr == addr)
+            return e - 1;
+    }
+}
+
+void
+rules_pool_rehash(struct nat *n)
+{
+    memset(n->pool_hidx, 0, sizeof(uint32_t) * (n->pool_hmask + 1));
+    for (uint32_t i = 0; i < n->pool_cap; i++) {
+        if (!n->pool[i].used)
+            continue;
+        uint32_t h = pool_slot(n, n->pool[i].addr);
+        while (n->pool_hidx[h] != 0)
+            h = (h + 1) & n->pool_hmask;
+        n->pool_hidx[h] = i + 1;
+    }
 }
 
 /* Paired pooling (RFC 4787 REQ-2) for a host's first binding: a keyed
@@ -166,6 +192,7 @@ nat_pool_add(struct nat *n, uint32_t addr)
         p->nbind = 0;
         p->used = 1;
         n->npool++;
+        rules_pool_rehash(n);
         /* Forwards added earlier for this address reserve their ports. */
         for (uint32_t f = 0; f < n->nfwd; f++) {
             const struct nat_forward *fw = &n->fwd[f];
@@ -194,6 +221,7 @@ nat_pool_del(struct nat *n, uint32_t addr)
             n->host[h].pool = NIL;
     n->pool[i].used = 0;
     n->npool--;
+    rules_pool_rehash(n);
     return 0;
 }
 
@@ -274,10 +302,10 @@ nat_forward_add(struct nat *n, const struct nat_forward *fw)
 int
 nat_forward_del(struct nat *n, const struct nat_forward *fw)
 {
-    struct nat_forward f;
-    int rc = forward_norm(fw, &f);
-    if (rc)
-        return rc;
+    /* Only the external side identifies a forward. */
+    struct nat_forward f = *fw;
+    if (f.ext_port_last == 0)
+        f.ext_port_last = f.ext_port;
     for (uint32_t i = 0; i < n->nfwd; i++) {
         struct nat_forward *o = &n->fwd[i];
         if (o->proto != f.proto || o->ext_addr != f.ext_addr ||

@@ -63,6 +63,7 @@ static void
 sl_append(struct nat *n, struct list *l, uint32_t i)
 {
     struct sess *s = &n->sess[i];
+    s->queued = n->now32;
     s->lnext = NIL;
     s->lprev = l->tail;
     if (l->tail != NIL)
@@ -70,6 +71,40 @@ sl_append(struct nat *n, struct list *l, uint32_t i)
     else
         l->head = i;
     l->tail = i;
+}
+
+/*
+ * Requeue a refreshed session in join order as of its last packet, so its
+ * next check falls exactly on its real deadline. Sessions that joined after
+ * that packet are stepped over from the tail, at most 8 of them; past that
+ * it goes last, and may end up to one timeout late (never early).
+ */
+static void
+sl_requeue(struct nat *n, struct list *l, uint32_t i)
+{
+    struct sess *s = &n->sess[i];
+    uint32_t age = ms_since(n->now32, s->last);
+    uint32_t after = l->tail;
+    for (int steps = 0; after != NIL && steps < 8; steps++) {
+        if (ms_since(n->now32, n->sess[after].queued) >= age)
+            break; /* joined no later than our last packet */
+        after = n->sess[after].lprev;
+    }
+    if (after != NIL && ms_since(n->now32, n->sess[after].queued) < age) {
+        sl_append(n, l, i); /* too far back: go last */
+        return;
+    }
+    s->queued = s->last;
+    s->lprev = after;
+    s->lnext = after == NIL ? l->head : n->sess[after].lnext;
+    if (s->lprev != NIL)
+        n->sess[s->lprev].lnext = i;
+    else
+        l->head = i;
+    if (s->lnext != NIL)
+        n->sess[s->lnext].lprev = i;
+    else
+        l->tail = i;
 }
 
 static void
@@ -103,7 +138,7 @@ void
 tbl_init(struct nat *n)
 {
     for (uint32_t i = 0; i < n->sess_cap; i++) {
-        n->sess[i].live = 0;
+        n->sess[i].tclass = TC_FREE;
         n->sess[i].gen = 0;
         n->sess[i].lnext = i + 1 < n->sess_cap ? i + 1 : NIL;
     }
@@ -357,7 +392,7 @@ bind_end(struct nat *n, uint32_t bi, enum nat_end_cause cause, int hold)
               b->in_addr, b->in_port, b->ext_addr, b->ext_port, 0, 0);
     if (hold && n->cfg.port_hold_ms > 0 && !(b->flags & BF_FORWARD)) {
         b->flags |= BF_HELD;
-        b->held_until = n->now + n->cfg.port_hold_ms;
+        b->held_since = n->now32;
         bl_append(n, &n->held, bi);
         n->nheld++;
     } else {
@@ -396,9 +431,8 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     s->proto = b->proto;
     s->state = NAT_TCP_NONE;
     s->tclass = (uint8_t)tc;
-    s->live = 1;
     s->bind = bi;
-    s->last = n->now;
+    s->last = n->now32;
 
     uint32_t *head = &n->sidx_in[nat_hash5(n, s->proto, s->in_addr,
                                            s->in_port, rem_addr, rem_port) &
@@ -431,17 +465,26 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     return i;
 }
 
-/* A packet used the session: refresh it, possibly into another class. */
+/*
+ * A packet used the session: refresh it. Lists are ordered by the time a
+ * session joined them, not by last use, so a refresh is a single store;
+ * tbl_expire() moves a refreshed session to the tail when it reaches the
+ * head. Only a change of timeout class moves it now.
+ */
 void
-tbl_sess_touch(struct nat *n, uint32_t i, enum tclass tc)
+tbl_sess_touch(struct nat *n, uint32_t i, enum tclass tc, int refresh)
 {
     struct sess *s = &n->sess[i];
-    s->last = n->now;
-    if (n->lists[s->tclass].tail == i && s->tclass == tc)
+    if (refresh)
+        s->last = n->now32;
+    if (s->tclass == tc)
         return;
     sl_unlink(n, &n->lists[s->tclass], i);
     s->tclass = (uint8_t)tc;
-    sl_append(n, &n->lists[tc], i);
+    if (refresh)
+        sl_append(n, &n->lists[tc], i);
+    else /* keep its deadline: order it by its last packet */
+        sl_requeue(n, &n->lists[tc], i);
 }
 
 void
@@ -481,7 +524,7 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
               s->in_addr, s->in_port, s->ext_addr, s->ext_port, s->rem_addr,
               s->rem_port);
 
-    s->live = 0;
+    s->tclass = TC_FREE;
     s->gen++;
     s->lnext = n->sess_free;
     n->sess_free = i;
@@ -490,30 +533,70 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
         bind_end(n, bi, cause, cause != NAT_END_FLUSHED);
 }
 
-/* Expire idle sessions and finished port holds, at most @budget sessions. */
+/*
+ * Expire idle sessions and finished port holds: at most @budget sessions
+ * end, and at most 4 * @budget refreshed sessions move to their list's
+ * tail. A list head that joined less than a timeout ago stops the scan:
+ * everything behind it joined later.
+ */
 size_t
 tbl_expire(struct nat *n, size_t budget)
 {
-    size_t done = 0;
+    size_t done = 0, moved = 0;
     for (int c = 0; c < TC_MAX; c++) {
-        while (done < budget) {
-            uint32_t i = n->lists[c].head;
-            if (i == NIL || n->sess[i].last + n->timeout[c] > n->now)
+        struct list *l = &n->lists[c];
+        uint32_t to = (uint32_t)n->timeout[c];
+        while (done < budget && moved < 4 * budget) {
+            uint32_t i = l->head;
+            if (i == NIL || ms_since(n->now32, n->sess[i].queued) < to)
                 break;
-            tbl_sess_end(n, i, NAT_END_EXPIRED);
-            done++;
+            if (ms_since(n->now32, n->sess[i].last) >= to) {
+                tbl_sess_end(n, i, NAT_END_EXPIRED);
+                done++;
+            } else { /* refreshed since it joined: requeue */
+                sl_unlink(n, l, i);
+                sl_requeue(n, l, i);
+                moved++;
+            }
         }
     }
     size_t holds = budget;
     while (holds-- > 0) {
         uint32_t bi = n->held.head;
-        if (bi == NIL || n->bind[bi].held_until > n->now)
+        if (bi == NIL ||
+            ms_since(n->now32, n->bind[bi].held_since) < n->cfg.port_hold_ms)
             break;
         bl_unlink(n, &n->held, bi);
         n->nheld--;
         bind_release_port(n, bi);
     }
     return done;
+}
+
+/*
+ * Advance the tables' clock to @now_ms (never backwards). After an idle
+ * gap longer than any timeout every session and hold has ended, and the
+ * 32-bit stamps could no longer be compared: end them all now.
+ */
+void
+tbl_clock(struct nat *n, uint64_t now_ms)
+{
+    if (now_ms <= n->now)
+        return;
+    n->now = now_ms;
+    n->now32 = (uint32_t)now_ms;
+    if (now_ms - n->last_call >= (1ull << 30)) {
+        for (int c = 0; c < TC_MAX; c++)
+            while (n->lists[c].head != NIL)
+                tbl_sess_end(n, n->lists[c].head, NAT_END_EXPIRED);
+        while (n->held.head != NIL) {
+            uint32_t bi = n->held.head;
+            bl_unlink(n, &n->held, bi);
+            n->nheld--;
+            bind_release_port(n, bi);
+        }
+    }
+    n->last_call = now_ms;
 }
 
 size_t

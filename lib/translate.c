@@ -114,7 +114,7 @@ rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
         p->sport = p->dport = np;
 }
 
-/* ---- TCP state (RFC 7857 section 2.1, RFC 5382) ----------------------------- */
+/* ---- TCP state (RFC 7857 section 2, RFC 5382) ------------------------------- */
 
 static enum tclass
 tcp_class(uint8_t state)
@@ -133,7 +133,7 @@ static enum tclass
 tcp_track(struct sess *s, uint8_t fl, int out)
 {
     if (fl & NAT_TH_RST) {
-        /* RFC 7857 2.1: keep the session for the transitory time. */
+        /* RFC 7857 2.2: keep the session for the transitory time. */
         s->state = NAT_TCP_RST;
         return TC_TCP_TRANS;
     }
@@ -176,15 +176,19 @@ class_of(uint8_t proto)
     return proto == NAT_PROTO_UDP ? TC_UDP : TC_ICMP;
 }
 
-/* Refresh a session used by a packet going @out (1) or in (0). */
+/* Refresh a session used by a packet going @out (1) or in (0). RFC 7857
+ * section 8: an outbound RST (an answer to inbound traffic) changes the
+ * state but does not refresh the mapping. */
 static void
 sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)
 {
     struct sess *s = &n->sess[si];
-    enum tclass tc = s->proto == NAT_PROTO_TCP
-                         ? tcp_track(s, p->tcp_flags, out)
-                         : class_of(s->proto);
-    tbl_sess_touch(n, si, tc);
+    if (s->proto != NAT_PROTO_TCP) {
+        tbl_sess_touch(n, si, class_of(s->proto), 1);
+        return;
+    }
+    enum tclass tc = tcp_track(s, p->tcp_flags, out);
+    tbl_sess_touch(n, si, tc, !(out && (p->tcp_flags & NAT_TH_RST)));
 }
 
 static inline uint16_t
@@ -196,12 +200,24 @@ rem_port_key(const struct nat_pkt *p, uint16_t port)
 
 /* ---- session creation -------------------------------------------------------- */
 
+/* RFC 6888 REQ-11: drop, report, and never evict a live session. An
+ * outbound packet's inside endpoint is its source; an inbound one's is the
+ * binding or forward target (@in_addr:@in_port), its external endpoint the
+ * destination and its remote the source. */
 static struct nat_result
 exhausted(struct nat *n, const struct nat_pkt *p, enum nat_reason why)
 {
-    /* RFC 6888 REQ-11: drop, report, and never evict a live session. */
     tbl_event(n, NAT_EV_EXHAUSTED, NAT_END_NONE, why, p->proto, p->src,
               p->sport, 0, 0, p->dst, p->dport);
+    return drop(why);
+}
+
+static struct nat_result
+exhausted_in(struct nat *n, const struct nat_pkt *p, enum nat_reason why,
+             uint32_t in_addr, uint16_t in_port)
+{
+    tbl_event(n, NAT_EV_EXHAUSTED, NAT_END_NONE, why, p->proto, in_addr,
+              in_port, p->dst, p->dport, p->src, p->sport);
     return drop(why);
 }
 
@@ -440,22 +456,27 @@ filter_ok(const struct nat *n, uint32_t bi, const struct nat_pkt *p)
     }
 }
 
-/* Inbound packet to one of our forwards with no binding yet. */
+/* Inbound packet to one of our forwards with no binding yet. Every limit
+ * is checked before anything is created, so a drop leaves no state. */
 static struct nat_result
 create_forward_in(struct nat *n, const struct nat_pkt *p,
                   const struct nat_forward *fw, uint32_t pool,
                   uint32_t *bi_out)
 {
-    if (n->bind_free == NIL && n->held.head == NIL)
-        return exhausted(n, p, NAT_R_TABLE_FULL);
     uint32_t in_addr = fw->in_addr;
-    uint32_t hi = tbl_host_get(n, in_addr);
-    if (hi == NIL)
-        return exhausted(n, p, NAT_R_TABLE_FULL);
+    uint16_t in_port = (uint16_t)(fw->in_port + (p->dport - fw->ext_port));
+    if ((n->bind_free == NIL && n->held.head == NIL) || n->sess_free == NIL)
+        return exhausted_in(n, p, NAT_R_TABLE_FULL, in_addr, in_port);
+    uint32_t hi = tbl_host_find(n, in_addr);
+    if (hi != NIL && n->cfg.host_max_sessions &&
+        n->host[hi].nsess >= n->cfg.host_max_sessions)
+        return exhausted_in(n, p, NAT_R_HOST_SESSIONS, in_addr, in_port);
+    if (hi == NIL && (hi = tbl_host_get(n, in_addr)) == NIL)
+        return exhausted_in(n, p, NAT_R_TABLE_FULL, in_addr, in_port);
     uint32_t bi = tbl_bind_new(n);
     struct bind *b = &n->bind[bi];
     b->in_addr = in_addr;
-    b->in_port = (uint16_t)(fw->in_port + (p->dport - fw->ext_port));
+    b->in_port = in_port;
     b->ext_addr = p->dst;
     b->ext_port = p->dport;
     b->proto = p->proto;
@@ -470,6 +491,10 @@ create_forward_in(struct nat *n, const struct nat_pkt *p,
 static struct nat_result
 nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
+    /* RFC 6888 REQ-6: no translation to or from excluded networks, in
+     * either direction. */
+    if (n->nexclude && rules_is_excluded(n, p->src))
+        return verdict(NAT_PASS);
     switch (p->kind) {
     case NAT_PK_ICMP_ERROR:
         return icmp_error_in(n, b, p);
@@ -534,10 +559,11 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
     /* Admitted: a new session on the binding. */
     const struct bind *bd = &n->bind[bi];
     if (n->sess_free == NIL)
-        return exhausted(n, p, NAT_R_TABLE_FULL);
+        return exhausted_in(n, p, NAT_R_TABLE_FULL, bd->in_addr, bd->in_port);
     if (n->cfg.host_max_sessions &&
         n->host[bd->host].nsess >= n->cfg.host_max_sessions)
-        return exhausted(n, p, NAT_R_HOST_SESSIONS);
+        return exhausted_in(n, p, NAT_R_HOST_SESSIONS, bd->in_addr,
+                            bd->in_port);
     si = tbl_sess_new(n, bi, p->src, rport,
                       p->proto == NAT_PROTO_TCP ? TC_TCP_TRANS : TC_UDP);
     if (p->proto == NAT_PROTO_TCP)
@@ -551,7 +577,8 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 static struct nat_result
 nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
-    if (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst))
+    if (n->nexclude &&
+        (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst)))
         return verdict(NAT_PASS);
 
     switch (p->kind) {
@@ -635,8 +662,7 @@ nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
 
     /* Time never runs backwards inside the instance: expiry lists stay
      * ordered even if the caller's clock steps back. */
-    if (now_ms > n->now)
-        n->now = now_ms;
+    tbl_clock(n, now_ms);
     if (n->cfg.expire_budget) {
         tbl_expire(n, n->cfg.expire_budget);
         frag_expire(n, n->cfg.expire_budget);

@@ -540,8 +540,8 @@ END_TEST
 
 /* ---- RFC 7857 ---------------------------------------------------------------- */
 
-/* 2.1: RST moves the session to the transitory timer, not deletion. */
-START_TEST(rfc7857_2_1_rst_moves_to_transitory)
+/* 2.2: RST moves the session to the transitory timer, not deletion. */
+START_TEST(rfc7857_s2_2_rst_moves_to_transitory)
 {
     struct nat *n = t_nat(NULL);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
@@ -556,7 +556,7 @@ START_TEST(rfc7857_2_1_rst_moves_to_transitory)
 END_TEST
 
 /* 2.1: FIN both ways also ends in the transitory timer. */
-START_TEST(rfc7857_2_1_fin_both_transitory)
+START_TEST(rfc7857_s2_1_fin_both_transitory)
 {
     struct nat *n = t_nat(NULL);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
@@ -570,8 +570,24 @@ START_TEST(rfc7857_2_1_fin_both_transitory)
 }
 END_TEST
 
-/* 4: paired pooling holds across protocols. */
-START_TEST(rfc7857_4_paired_pooling_across_protocols)
+/* 8: an outbound RST answering inbound traffic does not refresh the
+ * mapping: the session ends a transitory timeout after its last real
+ * packet. */
+START_TEST(rfc7857_s8_outbound_rst_does_not_refresh)
+{
+    struct nat *n = t_nat(NULL);
+    uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
+    tcp_send(n, NAT_DIR_IN, T_R1, 80, T_PUB, e, 0x10, 10 * S);
+    tcp_send(n, NAT_DIR_OUT, T_H1, 40000, T_R1, 80, 0x04, 100 * S);
+    ck_assert_int_eq(tcp_state(n, T_H1, 40000, T_R1, 80), NAT_TCP_RST);
+    nat_expire(n, 10 * S + 240 * S, 100);
+    ck_assert_uint_eq(nat_session_count(n, 6), 0);
+    nat_destroy(n);
+}
+END_TEST
+
+/* 4: address pooling paired holds across protocols. */
+START_TEST(rfc7857_s4_app_across_protocols)
 {
     struct nat *n = t_nat(NULL);
     for (uint32_t i = 0; i < 8; i++)
@@ -591,9 +607,9 @@ START_TEST(rfc7857_4_paired_pooling_across_protocols)
 }
 END_TEST
 
-/* 6 (and RFC 6056): ports that cannot be preserved are randomised, not
+/* 10 (and RFC 6056): ports that cannot be preserved are randomised, not
  * sequential. */
-START_TEST(rfc7857_6_port_randomization)
+START_TEST(rfc7857_s10_port_randomization)
 {
     struct nat_config c = cfg_default();
     c.port_preserve = 0;
@@ -611,8 +627,9 @@ START_TEST(rfc7857_6_port_randomization)
 }
 END_TEST
 
-/* 8: ICMP errors never create a mapping. */
-START_TEST(rfc7857_8_icmp_error_creates_no_mapping)
+/* RFC 5508 REQ-5 (and RFC 7857 section 8): an error from inside with no
+ * session is dropped and creates no mapping. */
+START_TEST(rfc5508_req5_error_creates_no_mapping)
 {
     struct nat *n = t_nat(NULL);
     uint8_t orig[64];
@@ -626,8 +643,8 @@ START_TEST(rfc7857_8_icmp_error_creates_no_mapping)
 }
 END_TEST
 
-/* ICMP query mapping (RFC 5508 REQ-1 style): echo identifier as port. */
-START_TEST(rfc7857_8_icmp_query_mapping)
+/* 12: ICMP query mappings: identifier as port, 60 s idle timeout. */
+START_TEST(rfc7857_s12_icmp_query_mapping_timeout)
 {
     struct nat *n = t_nat(NULL);
     size_t len = t_icmp_echo(pkt, T_H1, T_R1, 8, 77, 1, 32);
@@ -640,7 +657,7 @@ START_TEST(rfc7857_8_icmp_query_mapping)
     ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 1).verdict, NAT_IN);
     ck_assert_uint_eq(t_dst(pkt), T_H1);
     ck_assert_uint_eq(t_sport(pkt), 77);
-    /* RFC 5508 REQ-1: 60 s idle timeout. H2's session, idle since 0,
+    /* RFC 5508 REQ-2: 60 s idle timeout. H2's session, idle since 0,
      * ends at 60 s; H1's, refreshed at 1 ms by the reply, lives on. */
     nat_expire(n, 60 * S, 100);
     ck_assert_uint_eq(nat_session_count(n, 1), 1);
@@ -653,8 +670,9 @@ START_TEST(rfc7857_8_icmp_query_mapping)
 }
 END_TEST
 
-/* 9: ICMP query hairpinning (towards a 1:1-mapped inside host). */
-START_TEST(rfc7857_9_hairpin_icmp)
+/* 13 (and RFC 5508 REQ-7): hairpinned ICMP queries, towards a 1:1-mapped
+ * inside host (a NAPT has no inbound mapping for an echo request). */
+START_TEST(rfc7857_s13_hairpin_icmp)
 {
     struct nat *n = t_nat(NULL);
     ck_assert_int_eq(nat_one_to_one_add(n, T_H2, IP4(203, 0, 113, 50)), 0);
@@ -1349,13 +1367,14 @@ rfc_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rfc7857");
-    tcase_add_test(tc, rfc7857_2_1_rst_moves_to_transitory);
-    tcase_add_test(tc, rfc7857_2_1_fin_both_transitory);
-    tcase_add_test(tc, rfc7857_4_paired_pooling_across_protocols);
-    tcase_add_test(tc, rfc7857_6_port_randomization);
-    tcase_add_test(tc, rfc7857_8_icmp_error_creates_no_mapping);
-    tcase_add_test(tc, rfc7857_8_icmp_query_mapping);
-    tcase_add_test(tc, rfc7857_9_hairpin_icmp);
+    tcase_add_test(tc, rfc7857_s2_2_rst_moves_to_transitory);
+    tcase_add_test(tc, rfc7857_s2_1_fin_both_transitory);
+    tcase_add_test(tc, rfc7857_s8_outbound_rst_does_not_refresh);
+    tcase_add_test(tc, rfc7857_s4_app_across_protocols);
+    tcase_add_test(tc, rfc7857_s10_port_randomization);
+    tcase_add_test(tc, rfc5508_req5_error_creates_no_mapping);
+    tcase_add_test(tc, rfc7857_s12_icmp_query_mapping_timeout);
+    tcase_add_test(tc, rfc7857_s13_hairpin_icmp);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rfc6888");
