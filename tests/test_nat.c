@@ -1860,11 +1860,8 @@ START_TEST(burst_matches_single_translation)
 END_TEST
 
 /* =========================================================================
- * KNOWN LIBRARY BUGS: tests that fail against the current lib/ and are not
- * registered by default. Build with -DNAT_TEST_KNOWN_BUGS to run them
- * (tcase "known_bugs"); register them normally once lib/ is fixed.
+ * Regressions: library bugs found by this suite, fixed in lib/translate.c.
  * ========================================================================= */
-#ifdef NAT_TEST_KNOWN_BUGS
 
 /* BUG 1 (lib/translate.c, nat_in()): an inbound packet for a static forward
  * with no binding yet creates the binding (create_forward_in()) *before*
@@ -1926,14 +1923,13 @@ START_TEST(bug_inbound_exhaustion_event_endpoints)
 END_TEST
 
 static void
-add_known_bugs(Suite *s)
+add_regressions(Suite *s)
 {
-    TCase *tc = tcase_create("known_bugs");
+    TCase *tc = tcase_create("regressions");
     tcase_add_test(tc, bug_forward_drop_leaks_binding);
     tcase_add_test(tc, bug_inbound_exhaustion_event_endpoints);
     suite_add_tcase(s, tc);
 }
-#endif /* NAT_TEST_KNOWN_BUGS */
 
 /* ---- suite ------------------------------------------------------------------ */
 
@@ -2025,8 +2021,6 @@ nat_suite(void)
     tcase_add_test(tc, translate_rejects_bad_direction);
     tcase_add_test(tc, burst_matches_single_translation);
     suite_add_tcase(s, tc);
-#ifdef NAT_TEST_KNOWN_BUGS
-    add_known_bugs(s);
-#endif
+    add_regressions(s);
     return s;
 }
