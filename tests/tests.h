@@ -13,6 +13,7 @@ Suite *packet_suite(void);
 Suite *nat_suite(void);
 Suite *rfc_suite(void);
 Suite *steer_suite(void);
+Suite *adversarial_suite(void);
 
 /* ---- engine helpers (tests/util.c) ---- */
 #define T_PUB IP4(203, 0, 113, 1)   /* the NAT's external address */
