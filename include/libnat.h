@@ -327,7 +327,10 @@ struct nat_config {
     uint8_t port_parity;    /**< keep port parity, RFC 4787 REQ-4 (0) */
     uint8_t port_class;     /**< ports <1024 map below 1024, REQ-3a (1) */
     uint8_t hairpin;        /**< RFC 4787 REQ-9 hairpinning (default 1) */
-    uint32_t expire_budget; /**< sessions expired per translate call (4) */
+    uint32_t expire_budget; /**< expiry work earned per translated packet
+                                 (4): spent when the clock moves, at most
+                                 64 * expire_budget sessions in one call;
+                                 0 leaves expiry to nat_expire() */
 
     uint32_t frag_entries;      /**< fragmented datagrams tracked (1024) */
     uint32_t frag_held;         /**< out-of-order fragments stored (64) */

@@ -105,6 +105,8 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("port_class", NAT_EINVAL);
     if (c->hairpin > 1)
         BAD("hairpin", NAT_EINVAL);
+    if (c->expire_budget > 65536)
+        BAD("expire_budget", NAT_ERANGE);
     if (c->frag_entries > MAX_CAPACITY)
         BAD("frag_entries", NAT_ERANGE);
     if (c->frag_entries == 0)

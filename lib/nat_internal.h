@@ -163,6 +163,7 @@ struct nat {
     uint32_t pool_cap, npool;
     uint32_t *pool_hidx; /* open addressing: pool slot + 1, 0 = empty */
     uint32_t pool_hmask;
+    uint64_t ours_filter; /* bit per hash of each pool and 1:1 address */
     struct prefix *inside, *exclude;
     uint32_t prefix_cap, ninside, nexclude;
     struct nat_forward *fwd;
@@ -187,22 +188,50 @@ struct nat {
     uint64_t now;          /* time of the current call */
     uint32_t now32;        /* its low 32 bits, the tables' clock */
     uint64_t last_call;    /* now of the previous call (idle detection) */
+    uint32_t expire_last;  /* now32 of the last expiry pass */
+    uint32_t expire_credit;/* expiry work earned, at most 64 * budget */
     struct nat_stats st;
 };
 
-/* ---- hash (keyed; secret from the caller) ---- */
-uint32_t nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1,
-                   uint16_t p1, uint32_t a2, uint16_t p2);
+/* ---- keyed hash ------------------------------------------------------------
+ * A multiply-fold ("mum") hash keyed by four 64-bit words derived from the
+ * caller's secret. Without the secret an attacker cannot predict bucket
+ * collisions, which keeps lookups flat under crafted tuples. */
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+#else
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+    uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+    uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+    uint64_t t = rl + (rm0 << 32), c = t < rl;
+    uint64_t lo = t + (rm1 << 32);
+    c += lo < t;
+    uint64_t hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+    return hi ^ lo;
+}
+#endif
+
+static inline uint32_t
+nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1, uint16_t p1,
+          uint32_t a2, uint16_t p2)
+{
+    uint64_t a = ((uint64_t)a1 << 32 | a2) ^ n->k[0];
+    uint64_t b = ((uint64_t)p1 << 32 | (uint64_t)p2 << 16 | proto) ^ n->k[1];
+    return (uint32_t)mum(mum(a, b) ^ n->k[2], n->k[3]);
+}
+
 
 /* ---- table.c ---- */
 void tbl_init(struct nat *n);
 void tbl_clock(struct nat *n, uint64_t now_ms);
-uint32_t tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
-                          uint16_t in_port, uint32_t rem_addr,
-                          uint16_t rem_port);
-uint32_t tbl_sess_find_out(const struct nat *n, uint8_t proto,
-                           uint32_t ext_addr, uint16_t ext_port,
-                           uint32_t rem_addr, uint16_t rem_port);
 uint32_t tbl_bind_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
                           uint16_t in_port, uint32_t rem_addr,
                           uint16_t rem_port);
@@ -248,6 +277,41 @@ const struct one_to_one *rules_o2o_by_in(const struct nat *n, uint32_t addr);
 const struct one_to_one *rules_o2o_by_ext(const struct nat *n, uint32_t addr);
 uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
 void rules_pool_rehash(struct nat *n);
+void rules_filter_rebuild(struct nat *n);
+
+/* ---- session lookups (inline: the packet path) ---- */
+
+static inline uint32_t
+tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                 uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    uint32_t h = nat_hash5(n, proto, in_addr, in_port, rem_addr, rem_port);
+    for (uint32_t i = n->sidx_in[h & n->smask]; i != NIL;
+         i = n->sess[i].hnext_in) {
+        const struct sess *s = &n->sess[i];
+        if (s->in_addr == in_addr && s->rem_addr == rem_addr &&
+            s->in_port == in_port && s->rem_port == rem_port &&
+            s->proto == proto)
+            return i;
+    }
+    return NIL;
+}
+
+static inline uint32_t
+tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
+                  uint16_t ext_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    uint32_t h = nat_hash5(n, proto, ext_addr, ext_port, rem_addr, rem_port);
+    for (uint32_t i = n->sidx_out[h & n->smask]; i != NIL;
+         i = n->sess[i].hnext_out) {
+        const struct sess *s = &n->sess[i];
+        if (s->ext_addr == ext_addr && s->rem_addr == rem_addr &&
+            s->ext_port == ext_port && s->rem_port == rem_port &&
+            s->proto == proto)
+            return i;
+    }
+    return NIL;
+}
 
 /* ---- frag.c ---- */
 struct nat_pkt;

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "bytes.h"
 #include "packet.h"
 
@@ -169,6 +171,7 @@ parse_icmp_inner(struct nat_pkt *p, const uint8_t *buf, const uint8_t *icmp)
     case NAT_PROTO_TCP:
     case NAT_PROTO_UDP:
         in->kind = in->proto == NAT_PROTO_TCP ? NAT_PK_TCP : NAT_PK_UDP;
+        in->icmp_type = 0;
         in->sport = ld16(l4);
         in->dport = ld16(l4 + 2);
         return NAT_R_NONE;
@@ -180,7 +183,8 @@ parse_icmp_inner(struct nat_pkt *p, const uint8_t *buf, const uint8_t *icmp)
             return NAT_R_NONE;
         }
         /* RFC 1122 3.2.2: no ICMP error is sent about an ICMP error. */
-        return NAT_R_ICMP_INNER_ERROR;
+        return nat_icmp_is_error(l4[0]) ? NAT_R_ICMP_INNER_ERROR
+                                        : NAT_R_ICMP_INNER_PROTO;
     default:
         return NAT_R_ICMP_INNER_PROTO;
     }
@@ -220,7 +224,13 @@ parse_icmp(struct nat_pkt *p, const uint8_t *buf, int first_frag)
 enum nat_reason
 nat_pkt_parse(struct nat_pkt *p, const uint8_t *b, size_t len)
 {
-    memset(p, 0, sizeof(*p));
+    /* Only the scalar fields are reset; p->in is filled for errors only. */
+    p->kind = NAT_PK_OTHER;
+    p->tcp_flags = 0;
+    p->icmp_type = p->icmp_code = 0;
+    p->sport = p->dport = 0;
+    p->mf = p->df = 0;
+    p->frag_off = 0;
 
     if (len < IP_MIN_HDR)
         return NAT_R_IP_TRUNCATED;
@@ -237,7 +247,7 @@ nat_pkt_parse(struct nat_pkt *p, const uint8_t *b, size_t len)
     /* Trailing bytes beyond tot_len (link padding) are ignored. */
     if (p->tot_len > len)
         return NAT_R_IP_TOTLEN_TRUNC;
-    if (nat_csum(b, p->ihl) != 0)
+    if (!nat_ip_csum_ok(b, p->ihl))
         return NAT_R_IP_CHECKSUM;
     if (p->ihl > IP_MIN_HDR &&
         !ip_options_ok(b + IP_MIN_HDR, p->ihl - IP_MIN_HDR))

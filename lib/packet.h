@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "libnat.h"
 
@@ -84,11 +85,31 @@ struct nat_pkt {
 enum nat_reason nat_pkt_parse(struct nat_pkt *p, const uint8_t *buf,
                               size_t len);
 
+/* Does the IPv4 header of @ihl bytes (a multiple of 4) verify? Its one's
+ * complement sum is 0xFFFF; summing 32-bit words into 64 bits is byte-order
+ * independent for this test (RFC 1071). */
+static inline int
+nat_ip_csum_ok(const uint8_t *b, size_t ihl)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < ihl; i += 4) {
+        uint32_t w;
+        memcpy(&w, b + i, 4);
+        s += w;
+    }
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    return s == 0xffff;
+}
+
 /* Is @type an ICMP query that carries an identifier (RFC 792, RFC 950)? */
 int nat_icmp_is_query(uint8_t type);
 /* Is @type an ICMP error that quotes the offending packet? */
 int nat_icmp_is_error(uint8_t type);
-/* For a query type, the type of its reply or request counterpart. */
+/* Is the query @type a request (echo, timestamp, information, mask)? */
 int nat_icmp_query_is_request(uint8_t type);
 
 #endif

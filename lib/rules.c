@@ -57,6 +57,19 @@ rules_pool_find(const struct nat *n, uint32_t addr)
     }
 }
 
+/* The quick "not one of ours" filter used on every outbound packet. */
+void
+rules_filter_rebuild(struct nat *n)
+{
+    uint64_t f = 0;
+    for (uint32_t i = 0; i < n->pool_cap; i++)
+        if (n->pool[i].used)
+            f |= 1ull << ((n->pool[i].addr * 0x9e3779b1u) >> 26);
+    for (uint32_t i = 0; i < n->no2o; i++)
+        f |= 1ull << ((n->o2o[i].ext_addr * 0x9e3779b1u) >> 26);
+    n->ours_filter = f;
+}
+
 void
 rules_pool_rehash(struct nat *n)
 {
@@ -69,6 +82,7 @@ rules_pool_rehash(struct nat *n)
             h = (h + 1) & n->pool_hmask;
         n->pool_hidx[h] = i + 1;
     }
+    rules_filter_rebuild(n);
 }
 
 /* Paired pooling (RFC 4787 REQ-2) for a host's first binding: a keyed
@@ -346,6 +360,7 @@ nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)
     n->o2o[n->no2o].in_addr = in_addr;
     n->o2o[n->no2o].ext_addr = ext_addr;
     n->no2o++;
+    rules_filter_rebuild(n);
     return 0;
 }
 
@@ -355,6 +370,7 @@ nat_one_to_one_del(struct nat *n, uint32_t in_addr)
     for (uint32_t i = 0; i < n->no2o; i++) {
         if (n->o2o[i].in_addr == in_addr) {
             n->o2o[i] = n->o2o[--n->no2o];
+            rules_filter_rebuild(n);
             return 0;
         }
     }

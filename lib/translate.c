@@ -374,9 +374,13 @@ rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
 
 static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p);
 
-static int
+/* One of our external addresses (pool or 1:1)? The 64-bit filter rejects
+ * almost every other address with one multiply. */
+static inline int
 is_ours(const struct nat *n, uint32_t addr)
 {
+    if (!(n->ours_filter & (1ull << ((addr * 0x9e3779b1u) >> 26))))
+        return 0;
     return rules_pool_find(n, addr) != NIL || rules_o2o_by_ext(n, addr);
 }
 
@@ -638,6 +642,150 @@ hairpin:
     return verdict(NAT_OUT);
 }
 
+/* ---- fast path ----------------------------------------------------------------
+ * The common packet: IPv4 without options, not fragmented, TCP or UDP, of an
+ * existing session, no exclusions configured. The checks accept a strict
+ * subset of what nat_pkt_parse() accepts; anything else, and any packet the
+ * fast path is not sure about, goes the full way before anything changed.
+ * It is split in two so the burst API can prefetch between the halves. */
+
+struct fast {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint8_t proto, flags, ok;
+    uint32_t head; /* bucket index of the lookup key */
+};
+
+static inline void
+fast_classify(const struct nat *n, enum nat_dir dir, const uint8_t *b,
+              size_t len, struct fast *f)
+{
+    f->ok = 0;
+    if (len < 28 || b[0] != 0x45 || n->nexclude != 0)
+        return;
+    uint16_t tot = ld16(b + 2);
+    if (tot > len || tot < 28 || (ld16(b + 6) & 0xbfff) != 0)
+        return; /* truncated, or a fragment, or the evil bit */
+    const uint8_t *l4 = b + 20;
+    uint16_t l4len = (uint16_t)(tot - 20);
+    f->proto = b[9];
+    if (f->proto == NAT_PROTO_TCP) {
+        uint8_t fl = l4[13];
+        unsigned doff = (unsigned)(l4[12] >> 4) * 4u;
+        if (l4len < 20 || doff < 20 || doff > l4len ||
+            ((fl & NAT_TH_SYN) && (fl & (NAT_TH_FIN | NAT_TH_RST))) ||
+            !(fl & (NAT_TH_SYN | NAT_TH_ACK | NAT_TH_RST)))
+            return;
+        f->flags = fl;
+    } else if (f->proto == NAT_PROTO_UDP) {
+        uint16_t ulen = ld16(l4 + 4);
+        if (ulen < 8 || ulen > l4len)
+            return;
+        f->flags = 0;
+    } else {
+        return;
+    }
+    f->src = ld32(b + 12);
+    f->dst = ld32(b + 16);
+    f->sport = ld16(l4);
+    f->dport = ld16(l4 + 2);
+    uint8_t top = (uint8_t)(f->src >> 24);
+    if (f->sport == 0 || f->dport == 0 || top == 0 || top == 127 ||
+        top >= 224 || !nat_ip_csum_ok(b, 20))
+        return;
+    f->head = dir == NAT_DIR_OUT
+                  ? nat_hash5(n, f->proto, f->src, f->sport, f->dst, f->dport)
+                  : nat_hash5(n, f->proto, f->dst, f->dport, f->src, f->sport);
+    f->head &= n->smask;
+    f->ok = 1;
+}
+
+static inline uint32_t
+fast_lookup(const struct nat *n, enum nat_dir dir, const struct fast *f)
+{
+    if (dir == NAT_DIR_OUT) {
+        for (uint32_t i = n->sidx_in[f->head]; i != NIL;
+             i = n->sess[i].hnext_in) {
+            const struct sess *s = &n->sess[i];
+            if (s->in_addr == f->src && s->rem_addr == f->dst &&
+                s->in_port == f->sport && s->rem_port == f->dport &&
+                s->proto == f->proto)
+                return i;
+        }
+    } else {
+        for (uint32_t i = n->sidx_out[f->head]; i != NIL;
+             i = n->sess[i].hnext_out) {
+            const struct sess *s = &n->sess[i];
+            if (s->ext_addr == f->dst && s->rem_addr == f->src &&
+                s->ext_port == f->dport && s->rem_port == f->sport &&
+                s->proto == f->proto)
+                return i;
+        }
+    }
+    return NIL;
+}
+
+/* Rewrite source (@dst 0) or destination of a 20-byte-header TCP/UDP
+ * packet. The address delta (RFC 1624: ~old + new) is summed once and
+ * serves both checksums. */
+static inline uint16_t
+fold_add(uint16_t c, uint32_t delta)
+{
+    uint32_t s = (uint32_t)(uint16_t)~c + delta;
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+static inline void
+fast_rewrite(uint8_t *b, uint8_t proto, int dst, uint32_t oa, uint32_t na,
+             uint16_t op, uint16_t np)
+{
+    uint8_t *l4 = b + 20;
+    uint32_t da = (uint32_t)(uint16_t)~(oa >> 16) + (uint16_t)~oa +
+                  (na >> 16) + (na & 0xffff);
+    uint32_t dl = da + (uint16_t)~op + np;
+    st32(b + 12 + 4 * dst, na);
+    st16(b + 10, fold_add(ld16(b + 10), da));
+    st16(l4 + 2 * dst, np);
+    if (proto == NAT_PROTO_TCP) {
+        st16(l4 + 16, fold_add(ld16(l4 + 16), dl));
+    } else {
+        uint16_t c = ld16(l4 + 6);
+        if (c != 0) { /* RFC 768: zero means none; 0 is sent as FFFF */
+            c = fold_add(c, dl);
+            st16(l4 + 6, c ? c : 0xffff);
+        }
+    }
+}
+
+static inline int
+fast_finish(struct nat *n, enum nat_dir dir, uint8_t *b, const struct fast *f,
+            struct nat_result *r)
+{
+    uint32_t si = fast_lookup(n, dir, f);
+    if (si == NIL)
+        return 0;
+    int out = dir == NAT_DIR_OUT;
+    if (out && n->cfg.hairpin && is_ours(n, f->dst))
+        return 0; /* hairpin: the full path translates it twice */
+    struct sess *s = &n->sess[si];
+    if (f->proto == NAT_PROTO_TCP)
+        tbl_sess_touch(n, si, tcp_track(s, f->flags, out),
+                       !(out && (f->flags & NAT_TH_RST)));
+    else
+        tbl_sess_touch(n, si, TC_UDP, 1);
+    if (out)
+        fast_rewrite(b, f->proto, 0, f->src, s->ext_addr, f->sport,
+                     s->ext_port);
+    else
+        fast_rewrite(b, f->proto, 1, f->dst, s->in_addr, f->dport,
+                     s->in_port);
+    r->verdict = out ? NAT_OUT : NAT_IN;
+    r->reason = NAT_R_NONE;
+    return 1;
+}
+
 /* ---- entry points --------------------------------------------------------------- */
 
 static struct nat_result
@@ -649,49 +797,136 @@ count(struct nat *n, struct nat_result r)
     return r;
 }
 
-struct nat_result
-nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
-              size_t cap, uint64_t now_ms)
+/* Advance the clock and spend the expiry credit earned by @calls calls.
+ * Expiry is amortised: each call earns expire_budget units of work, spent
+ * when the clock has moved (nothing new can expire within a millisecond);
+ * a call never spends more than 64 * expire_budget. */
+static void
+tick(struct nat *n, uint64_t now_ms, size_t calls)
 {
-    if (n == NULL)
-        return drop(NAT_R_BUFFER);
-    if (buf == NULL || len == NULL || *len > cap)
-        return count(n, drop(NAT_R_BUFFER));
-    if (dir != NAT_DIR_OUT && dir != NAT_DIR_IN)
-        return count(n, drop(NAT_R_DIRECTION));
-
-    /* Time never runs backwards inside the instance: expiry lists stay
-     * ordered even if the caller's clock steps back. */
     tbl_clock(n, now_ms);
-    if (n->cfg.expire_budget) {
-        tbl_expire(n, n->cfg.expire_budget);
-        frag_expire(n, n->cfg.expire_budget);
+    if (n->cfg.expire_budget == 0)
+        return;
+    uint64_t cap = (uint64_t)n->cfg.expire_budget * 64;
+    uint64_t credit = n->expire_credit + (uint64_t)n->cfg.expire_budget * calls;
+    n->expire_credit = (uint32_t)(credit > cap ? cap : credit);
+    if (n->now32 != n->expire_last) {
+        n->expire_last = n->now32;
+        tbl_expire(n, n->expire_credit);
+        frag_expire(n, n->expire_credit);
+        n->expire_credit = 0;
     }
+}
 
+/* The full path: parse, classify, look up or create, filter, rewrite. */
+static struct nat_result
+translate_full(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t len)
+{
     struct nat_pkt p;
-    enum nat_reason why = nat_pkt_parse(&p, buf, *len);
+    enum nat_reason why = nat_pkt_parse(&p, buf, len);
     if (why != NAT_R_NONE)
-        return count(n, drop(why));
+        return drop(why);
     if (p.kind == NAT_PK_FRAGMENT) /* RFC 4787 REQ-14 */
-        return count(n, frag_nonfirst(n, dir, buf, *len, &p));
+        return frag_nonfirst(n, dir, buf, len, &p);
 
     uint32_t osrc = p.src, odst = p.dst;
     struct nat_result r = dir == NAT_DIR_OUT ? nat_out(n, buf, &p)
                                              : nat_in(n, buf, &p);
     if (p.mf)
         frag_first_done(n, dir, osrc, odst, buf, &p, r);
-    return count(n, r);
+    return r;
 }
+
+static inline int
+args_ok(enum nat_dir dir, const uint8_t *buf, size_t len, size_t cap,
+        struct nat_result *r)
+{
+    if (buf == NULL || len > cap) {
+        *r = drop(NAT_R_BUFFER);
+        return 0;
+    }
+    if (dir != NAT_DIR_OUT && dir != NAT_DIR_IN) {
+        *r = drop(NAT_R_DIRECTION);
+        return 0;
+    }
+    return 1;
+}
+
+struct nat_result
+nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
+              size_t cap, uint64_t now_ms)
+{
+    struct nat_result r;
+    if (n == NULL)
+        return drop(NAT_R_BUFFER);
+    if (len == NULL || !args_ok(dir, buf, *len, cap, &r))
+        return count(n, len == NULL ? drop(NAT_R_BUFFER) : r);
+
+    /* Time never runs backwards inside the instance: expiry lists stay
+     * ordered even if the caller's clock steps back. */
+    tick(n, now_ms, 1);
+
+    struct fast f;
+    fast_classify(n, dir, buf, *len, &f);
+    if (f.ok && fast_finish(n, dir, buf, &f, &r))
+        return count(n, r);
+    return count(n, translate_full(n, dir, buf, *len));
+}
+
+/*
+ * Bursts: classify every packet and prefetch its hash bucket, then read
+ * the buckets and prefetch the sessions, then translate. The DRAM misses of
+ * a whole group overlap instead of being paid one after another.
+ */
+#define GROUP 32
 
 size_t
 nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
                     uint64_t now_ms)
 {
+    struct fast f[GROUP];
     size_t kept = 0;
-    for (size_t i = 0; i < cnt; i++) {
-        struct nat_pkt_io *io = &pkts[i];
-        io->res = nat_translate(n, io->dir, io->buf, &io->len, io->cap, now_ms);
-        kept += io->res.verdict != NAT_DROP;
+
+    if (n == NULL || (pkts == NULL && cnt != 0))
+        return 0;
+    tick(n, now_ms, cnt);
+    for (size_t base = 0; base < cnt; base += GROUP) {
+        size_t m = cnt - base < GROUP ? cnt - base : GROUP;
+        struct nat_pkt_io *io = pkts + base;
+        for (size_t i = 0; i < m; i++) {
+            f[i].ok = 0;
+            if (args_ok(io[i].dir, io[i].buf, io[i].len, io[i].cap,
+                        &io[i].res))
+                fast_classify(n, io[i].dir, io[i].buf, io[i].len, &f[i]);
+            else
+                f[i].ok = 2; /* bad arguments: res already set */
+            if (f[i].ok == 1) {
+                const uint32_t *idx =
+                    io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
+                __builtin_prefetch(&idx[f[i].head]);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (f[i].ok != 1)
+                continue;
+            const uint32_t *idx =
+                io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
+            uint32_t si = idx[f[i].head];
+            if (si != NIL)
+                __builtin_prefetch(&n->sess[si]);
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (f[i].ok == 2) {
+                count(n, io[i].res);
+                continue;
+            }
+            if (!(f[i].ok == 1 &&
+                  fast_finish(n, io[i].dir, io[i].buf, &f[i], &io[i].res)))
+                io[i].res =
+                    translate_full(n, io[i].dir, io[i].buf, io[i].len);
+            count(n, io[i].res);
+            kept += io[i].res.verdict != NAT_DROP;
+        }
     }
     return kept;
 }
