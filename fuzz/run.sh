@@ -40,7 +40,7 @@ for name in "$@"; do
         $dict ${FUZZ_ARGS:-} "fuzz/work/$name" "$srcdir/fuzz/corpus/$name" \
         >"$log" 2>&1
     rc=$?
-    grep -E '^#[0-9]+ +(DONE|INITED)|^stat::' "$log" | sed "s/^/  $name: /"
+    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)' "$log" | sed "s/^/  $name: /"
     if [ "$rc" -ne 0 ]; then
         echo "fuzz: $name FAILED (exit $rc); see $log" >&2
         grep -E 'ERROR|SUMMARY|invariant failed|Test unit written' "$log" |
