@@ -64,7 +64,8 @@ fatal(const struct opts *o, const char *fmt, ...)
     exit(1);
 }
 
-/* ---- parsing ---------------------------------------------------------------- */
+/* ---- parsing ----------------------------------------------------------------
+ */
 
 int
 parse_addr(const char *s, uint32_t *addr)
@@ -135,8 +136,7 @@ static int
 add_public(struct opts *o, const char *s)
 {
     if (o->npub == OPT_MAX_ADDRS)
-        usage_error(o, "too many public addresses (at most %d)",
-                    OPT_MAX_ADDRS);
+        usage_error(o, "too many public addresses (at most %d)", OPT_MAX_ADDRS);
     return parse_addr(s, &o->pub[o->npub++]);
 }
 
@@ -144,8 +144,7 @@ static int
 add_inside(struct opts *o, const char *s)
 {
     if (o->ninside == OPT_MAX_ADDRS)
-        usage_error(o, "too many inside prefixes (at most %d)",
-                    OPT_MAX_ADDRS);
+        usage_error(o, "too many inside prefixes (at most %d)", OPT_MAX_ADDRS);
     return parse_prefix(s, &o->inside[o->ninside++]);
 }
 
@@ -275,8 +274,7 @@ opts_common(struct opts *o, int c, const char *arg)
         return 1;
     case OPT_ONE_TO_ONE:
         if (o->no2o == OPT_MAX_RULES)
-            usage_error(o, "too many 1:1 mappings (at most %d)",
-                        OPT_MAX_RULES);
+            usage_error(o, "too many 1:1 mappings (at most %d)", OPT_MAX_RULES);
         if (parse_o2o(arg, &o->o2o_in[o->no2o], &o->o2o_ext[o->no2o]) < 0)
             usage_error(o, "bad 1:1 mapping '%s' (want IN=EXT)", arg);
         o->no2o++;
@@ -322,7 +320,8 @@ opts_require(const struct opts *o)
         usage_error(o, "--inside is required");
 }
 
-/* ---- the instance ----------------------------------------------------------- */
+/* ---- the instance -----------------------------------------------------------
+ */
 
 int
 opts_is_inside(const struct opts *o, uint32_t addr)
@@ -454,7 +453,8 @@ mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- printing --------------------------------------------------------------- */
+/* ---- printing ---------------------------------------------------------------
+ */
 
 const char *
 addr_str(uint32_t a)
@@ -504,7 +504,7 @@ sb_add(struct sbuf *b, const char *fmt, ...)
 
 /* The fields of an IPv4 packet that the printer needs. */
 struct view {
-    int ok;        /* 20-byte header present and version 4 */
+    int ok; /* 20-byte header present and version 4 */
     uint32_t src, dst;
     uint8_t proto, ihl;
     size_t tot;    /* bytes of the datagram present: min(total, len) */
@@ -614,9 +614,8 @@ icmp_text(struct sbuf *b, const struct view *v, int quote)
         struct view in;
         view_parse(&in, v->l4 + 8, v->l4len - 8);
         if (in.ok) {
-            sb_add(b, " (quoting %s ", proto_name(in.proto)
-                                           ? proto_name(in.proto)
-                                           : "proto");
+            sb_add(b, " (quoting %s ",
+                   proto_name(in.proto) ? proto_name(in.proto) : "proto");
             endpoints(b, &in);
             sb_add(b, ")");
         } else {
@@ -734,8 +733,7 @@ print_summary(FILE *f, const struct nat *nat)
     nat_stats_get(nat, &st);
     for (int v = 0; v < NAT_VERDICT_MAX; v++)
         total += st.verdicts[v];
-    fprintf(f, "packets:  %llu given to libnat\n",
-            (unsigned long long)total);
+    fprintf(f, "packets:  %llu given to libnat\n", (unsigned long long)total);
     fprintf(f, "verdicts:");
     for (int v = 0; v < NAT_VERDICT_MAX; v++)
         fprintf(f, " %s %llu%s", nat_verdict_str((enum nat_verdict)v),
@@ -745,8 +743,7 @@ print_summary(FILE *f, const struct nat *nat)
         fprintf(f, "drops by reason:\n");
         for (int r = 1; r < NAT_R_MAX; r++)
             if (st.drops[r] != 0)
-                fprintf(f, "  %-22s %llu\n",
-                        nat_reason_str((enum nat_reason)r),
+                fprintf(f, "  %-22s %llu\n", nat_reason_str((enum nat_reason)r),
                         (unsigned long long)st.drops[r]);
     }
     fprintf(f,
@@ -763,8 +760,8 @@ print_summary(FILE *f, const struct nat *nat)
 static const char *
 tcp_state_name(uint8_t s)
 {
-    static const char *const n[] = {"NONE",        "SYN_SENT",  "SYN_RECV",
-                                    "ESTABLISHED", "FIN_WAIT",  "CLOSE_WAIT",
+    static const char *const n[] = {"NONE",        "SYN_SENT", "SYN_RECV",
+                                    "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
                                     "TIME_WAIT",   "CLOSE"};
     return s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }

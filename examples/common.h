@@ -70,7 +70,9 @@ enum {
         {"capacity", required_argument, NULL, OPT_CAPACITY},                   \
         {"seed", required_argument, NULL, OPT_SEED},                           \
         {"verbose", no_argument, NULL, 'v'},                                   \
-        {"help", no_argument, NULL, 'h'}
+    {                                                                          \
+        "help", no_argument, NULL, 'h'                                         \
+    }
 
 /* Help text for the shared options, printed by each program's --help. */
 extern const char common_options_help[];
@@ -135,9 +137,8 @@ void pkt_endpoints(char *out, size_t cap, const uint8_t *ip, size_t len);
  *      => 203.0.113.1.40000 > 1.2.3.4.53 [out]"   (on one line)
  */
 void print_packet_line(FILE *f, const char *tag, enum nat_dir dir,
-                       const uint8_t *before, size_t blen,
-                       const uint8_t *after, size_t alen,
-                       struct nat_result res);
+                       const uint8_t *before, size_t blen, const uint8_t *after,
+                       size_t alen, struct nat_result res);
 
 /* The counters of @nat: verdicts, drop reasons, sessions, peak. */
 void print_summary(FILE *f, const struct nat *nat);

@@ -31,9 +31,10 @@
 #include "common.h"
 
 #define FRAME_MAX 262144 /* libpcap's largest snapshot length */
-#define HEADROOM 64
+#define HEADROOM  64
 
-/* ---- small byte helpers ------------------------------------------------------ */
+/* ---- small byte helpers
+ * ------------------------------------------------------ */
 
 static uint16_t
 rd16(const uint8_t *p)
@@ -64,7 +65,8 @@ wr32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* ---- program state -------------------------------------------------------------- */
+/* ---- program state
+ * -------------------------------------------------------------- */
 
 struct flow {
     uint8_t used, proto;
@@ -74,7 +76,7 @@ struct flow {
 };
 
 #define FLOW_SLOTS 8192
-#define FLOW_MAX 4096
+#define FLOW_MAX   4096
 
 struct app {
     struct opts o;
@@ -87,8 +89,8 @@ struct app {
     /* tool-level counters (libnat counts the rest) */
     uint64_t frames, not_ip, written, lan_local, lan_unmatched;
 
-    struct flow *flow;     /* FLOW_SLOTS, open addressing */
-    uint32_t *flow_order;  /* indexes in order of appearance */
+    struct flow *flow;    /* FLOW_SLOTS, open addressing */
+    uint32_t *flow_order; /* indexes in order of appearance */
     uint32_t nflows;
 };
 
@@ -144,7 +146,8 @@ usage(FILE *f, const char *prog)
             prog, prog, common_options_help);
 }
 
-/* ---- link layers ------------------------------------------------------------------ */
+/* ---- link layers
+ * ------------------------------------------------------------------ */
 
 static int
 link_supported(int dlt)
@@ -177,8 +180,8 @@ l3_offset(int dlt, const uint8_t *f, size_t caplen)
         uint16_t type = rd16(f + 12);
         off = 14;
         /* Up to two 802.1Q / 802.1ad tags. */
-        for (int tags = 0;
-             tags < 2 && (type == 0x8100 || type == 0x88a8) && off + 4 <= caplen;
+        for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8) &&
+                           off + 4 <= caplen;
              tags++) {
             type = rd16(f + off + 2);
             off += 4;
@@ -205,7 +208,8 @@ l3_offset(int dlt, const uint8_t *f, size_t caplen)
     }
 }
 
-/* ---- flow table (for --flows) -------------------------------------------------- */
+/* ---- flow table (for --flows)
+ * -------------------------------------------------- */
 
 /* The transport "ports" of @ip: TCP/UDP ports, ICMP echo identifier. */
 static int
@@ -239,8 +243,8 @@ flow_note(struct app *a, int out, uint8_t proto, uint32_t ia, uint16_t ip,
         return;
     if (proto == 1)
         rp = 0;
-    uint32_t h = (ia * 2654435761u) ^ (ra * 40503u) ^
-                 ((uint32_t)ip << 16 | rp) ^ proto;
+    uint32_t h =
+        (ia * 2654435761u) ^ (ra * 40503u) ^ ((uint32_t)ip << 16 | rp) ^ proto;
     for (uint32_t i = 0; i < FLOW_SLOTS; i++) {
         struct flow *f = &a->flow[(h + i) % FLOW_SLOTS];
         if (f->used && f->proto == proto && f->ia == ia && f->ip == ip &&
@@ -300,13 +304,16 @@ flows_print(const struct app *a, FILE *f)
             snprintf(ext, sizeof(ext), "%s:%u", addr_str(fl->ea), fl->ep);
             snprintf(rem, sizeof(rem), "%s:%u", addr_str(fl->ra), fl->rp);
         }
-        fprintf(f, "  %-4s %-21s <-> %-21s  =>  %-21s <-> %-21s  %llu out, %llu in\n",
-                pn, in, rem, ext, rem, (unsigned long long)fl->out,
-                (unsigned long long)fl->in);
+        fprintf(
+            f,
+            "  %-4s %-21s <-> %-21s  =>  %-21s <-> %-21s  %llu out, %llu in\n",
+            pn, in, rem, ext, rem, (unsigned long long)fl->out,
+            (unsigned long long)fl->in);
     }
 }
 
-/* ---- LAN captures: the outside view of a reply ------------------------------- */
+/* ---- LAN captures: the outside view of a reply
+ * ------------------------------- */
 
 /* Rewrite the IPv4 address at @ip + @off, fixing the header checksum. */
 static void
@@ -385,8 +392,8 @@ lan_outside_view(struct app *a, uint8_t *ip, size_t len)
         if (outside_endpoint(a, proto, dst, dp, src, sp, &ea, &ep) < 0)
             return -1;
         set_ip_addr(ip, 16, ea);
-        set_l4_endpoint(ip + ihl, tot - ihl, proto, proto == 1 ? 4 : 2, dst,
-                        ea, ep);
+        set_l4_endpoint(ip + ihl, tot - ihl, proto, proto == 1 ? 4 : 2, dst, ea,
+                        ep);
         return 0;
     }
     /* An ICMP error quoting a packet the inside host sent. */
@@ -413,7 +420,8 @@ lan_outside_view(struct app *a, uint8_t *ip, size_t len)
     return 0;
 }
 
-/* ---- offline replay ------------------------------------------------------------- */
+/* ---- offline replay
+ * ------------------------------------------------------------- */
 
 static void
 progress(struct app *a, pcap_t *in, off_t size, int done)
@@ -424,16 +432,16 @@ progress(struct app *a, pcap_t *in, off_t size, int done)
         return;
     last = now;
     long pos = ftell(pcap_file(in));
-    int pct = size > 0 && pos >= 0 ? (int)(100.0 * (double)pos / (double)size)
-                                   : 0;
+    int pct =
+        size > 0 && pos >= 0 ? (int)(100.0 * (double)pos / (double)size) : 0;
     fprintf(stderr, "\r%s: %llu packets, %d%%%s", a->o.prog,
             (unsigned long long)a->frames, done ? 100 : pct, done ? "\n" : "");
 }
 
 /* Translate one IPv4 packet of a capture; returns 1 to write it. */
 static int
-replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap,
-              uint64_t now, const char *tag)
+replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap, uint64_t now,
+              const char *tag)
 {
     static uint8_t before[FRAME_MAX];
     uint32_t src = *len >= 20 ? rd32(ip + 12) : 0;
@@ -449,8 +457,8 @@ replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap,
             if (a->o.verbose) {
                 char d[256];
                 pkt_describe(d, sizeof(d), before, blen);
-                fprintf(stdout, "%s --  %s => LAN-local: not written\n",
-                        tag, d);
+                fprintf(stdout, "%s --  %s => LAN-local: not written\n", tag,
+                        d);
             }
             return 0;
         }
@@ -459,8 +467,8 @@ replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap,
             if (a->o.verbose) {
                 char d[256];
                 pkt_describe(d, sizeof(d), before, blen);
-                fprintf(stdout, "%s in  %s => no session: not written\n",
-                        tag, d);
+                fprintf(stdout, "%s in  %s => no session: not written\n", tag,
+                        d);
             }
             return 0;
         }
@@ -523,8 +531,8 @@ run_offline(struct app *a)
         size_t caplen = h->caplen < FRAME_MAX ? h->caplen : FRAME_MAX;
         memcpy(frame, data, caplen);
         /* The library clock follows the capture: replays are exact. */
-        uint64_t now = (uint64_t)h->ts.tv_sec * 1000u +
-                       (uint64_t)h->ts.tv_usec / div;
+        uint64_t now =
+            (uint64_t)h->ts.tv_sec * 1000u + (uint64_t)h->ts.tv_usec / div;
         /* Verbose lines show the time since the first packet, in us. */
         uint64_t us = (uint64_t)h->ts.tv_sec * 1000000u +
                       (uint64_t)h->ts.tv_usec / (div / 1000u);
@@ -575,11 +583,12 @@ run_offline(struct app *a)
     return 0;
 }
 
-/* ---- live: ARP and neighbours ------------------------------------------------------ */
+/* ---- live: ARP and neighbours
+ * ------------------------------------------------------ */
 
-#define NEIGH_MAX 256
+#define NEIGH_MAX   256
 #define NEIGH_QUEUE 8
-#define ARP_TRIES 5
+#define ARP_TRIES   5
 
 struct queued {
     size_t len;
@@ -599,8 +608,8 @@ struct side {
     const char *name;
     pcap_t *p;
     uint8_t mac[6];
-    uint32_t arp_src;        /* our address for ARP requests */
-    const uint32_t *answer;  /* addresses we answer ARP for */
+    uint32_t arp_src;       /* our address for ARP requests */
+    const uint32_t *answer; /* addresses we answer ARP for */
     int nanswer;
     struct neigh neigh[NEIGH_MAX];
     uint64_t tx, tx_err, rx;
@@ -745,8 +754,8 @@ answers_for(const struct side *s, uint32_t ip)
 static void
 arp_input(struct side *s, const uint8_t *f, size_t len)
 {
-    if (len < 42 || rd16(f + 14) != 1 || rd16(f + 16) != 0x0800 ||
-        f[18] != 6 || f[19] != 4)
+    if (len < 42 || rd16(f + 14) != 1 || rd16(f + 16) != 0x0800 || f[18] != 6 ||
+        f[19] != 4)
         return;
     uint16_t op = rd16(f + 20);
     uint32_t sip = rd32(f + 28), tip = rd32(f + 38);
@@ -786,11 +795,10 @@ ip_input(struct live *l, struct side *from, uint8_t *frame, size_t caplen)
     }
     if (a->o.verbose)
         memcpy(before, ip, blen);
-    struct nat_result res = nat_translate(a->nat, dir, ip, &len,
-                                          FRAME_MAX - 14, live_now());
+    struct nat_result res =
+        nat_translate(a->nat, dir, ip, &len, FRAME_MAX - 14, live_now());
     if (a->o.verbose) {
-        print_packet_line(stdout, from->name, dir, before, blen, ip, len,
-                          res);
+        print_packet_line(stdout, from->name, dir, before, blen, ip, len, res);
         fflush(stdout);
     }
     dst = rd32(ip + 16);
@@ -947,16 +955,18 @@ run_live(struct app *a)
     printf("%s: %llu frames in on %s, %llu on %s; sent %llu on %s, %llu on "
            "%s; %llu send errors; %llu dropped waiting for ARP\n",
            a->o.prog, (unsigned long long)l.in.rx, a->in_if,
-           (unsigned long long)l.out.rx, a->out_if,
-           (unsigned long long)l.in.tx, a->in_if, (unsigned long long)l.out.tx,
-           a->out_if, (unsigned long long)(l.in.tx_err + l.out.tx_err),
+           (unsigned long long)l.out.rx, a->out_if, (unsigned long long)l.in.tx,
+           a->in_if, (unsigned long long)l.out.tx, a->out_if,
+           (unsigned long long)(l.in.tx_err + l.out.tx_err),
            (unsigned long long)l.arp_drops);
     pcap_close(l.in.p);
     pcap_close(l.out.p);
     return 0;
 }
 
-/* ---- main ---------------------------------------------------------------------------- */
+/* ---- main
+ * ----------------------------------------------------------------------------
+ */
 
 enum {
     OPT_LAN = 1,
@@ -1080,8 +1090,7 @@ main(int argc, char **argv)
                (unsigned long long)a->frames, a->rfile,
                (unsigned long long)a->written, a->wfile);
         if (a->not_ip)
-            printf(", %llu not IPv4 (skipped)",
-                   (unsigned long long)a->not_ip);
+            printf(", %llu not IPv4 (skipped)", (unsigned long long)a->not_ip);
         if (a->lan)
             printf(", %llu LAN-local, %llu replies without a session",
                    (unsigned long long)a->lan_local,

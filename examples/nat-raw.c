@@ -35,7 +35,7 @@
 
 #include "common.h"
 
-#define PKT_MAX 65536
+#define PKT_MAX   65536
 #define LOCAL_MAX 64
 
 static volatile sig_atomic_t stop_flag, dump_flag;
@@ -257,8 +257,7 @@ receive(struct app *a, int fd, enum nat_dir dir, const char *ifname)
         struct nat_result res =
             nat_translate(a->nat, dir, buf, &len, sizeof(buf), mono_ms());
         if (a->o.verbose) {
-            print_packet_line(stdout, ifname, dir, before, blen, buf, len,
-                              res);
+            print_packet_line(stdout, ifname, dir, before, blen, buf, len, res);
             fflush(stdout);
         }
         switch (res.verdict) {
@@ -381,10 +380,8 @@ main(int argc, char **argv)
            "this host (left to the kernel), %llu TTL expired, %llu "
            "checksums finished\n",
            a->o.prog, (unsigned long long)a->rx, (unsigned long long)a->tx,
-           (unsigned long long)a->tx_err,
-           (unsigned long long)a->skipped_local,
-           (unsigned long long)a->ttl_drops,
-           (unsigned long long)a->csum_fixed);
+           (unsigned long long)a->tx_err, (unsigned long long)a->skipped_local,
+           (unsigned long long)a->ttl_drops, (unsigned long long)a->csum_fixed);
     print_summary(stdout, a->nat);
     nat_destroy(a->nat);
     close(a->in_fd);

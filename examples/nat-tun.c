@@ -28,7 +28,7 @@
 
 #include "common.h"
 
-#define BURST 32
+#define BURST   32
 #define PKT_MAX 65536
 
 static volatile sig_atomic_t stop_flag, dump_flag;
@@ -140,8 +140,8 @@ do_burst(const struct opts *o, struct nat *nat, int fd, struct counters *c)
             memcpy(before, io[i].buf, blen);
             io[i].res = nat_translate(nat, io[i].dir, io[i].buf, &io[i].len,
                                       io[i].cap, mono_ms());
-            print_packet_line(stdout, "tun", io[i].dir, before, blen,
-                              io[i].buf, io[i].len, io[i].res);
+            print_packet_line(stdout, "tun", io[i].dir, before, blen, io[i].buf,
+                              io[i].len, io[i].res);
         }
         fflush(stdout);
     } else {
@@ -231,8 +231,8 @@ main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    fprintf(stderr, "%s: translating on %s, public %s (pid %ld)\n", o.prog,
-            tun, addr_str(o.pub[0]), (long)getpid());
+    fprintf(stderr, "%s: translating on %s, public %s (pid %ld)\n", o.prog, tun,
+            addr_str(o.pub[0]), (long)getpid());
     uint64_t next_status = mono_ms() + status_secs * 1000u;
     while (!stop_flag) {
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -262,8 +262,8 @@ main(int argc, char **argv)
 
     printf("%s: %llu packets read from %s, %llu written, %llu write "
            "errors\n",
-           o.prog, (unsigned long long)cnt.rx, tun,
-           (unsigned long long)cnt.tx, (unsigned long long)cnt.tx_err);
+           o.prog, (unsigned long long)cnt.rx, tun, (unsigned long long)cnt.tx,
+           (unsigned long long)cnt.tx_err);
     print_summary(stdout, nat);
     nat_destroy(nat);
     close(fd);
