@@ -280,9 +280,7 @@ fill_config(struct fz *f, struct nat_config *c, struct counters *ev)
             c->filtering[p] = c->mapping[p];
     }
     uint8_t h = fz_u8(f);
-    c->frag_entries = h & 7;
-    if (FZ_MASK_OPEN && c->frag_entries == 0) /* open finding F1 */
-        c->frag_entries = 1;
+    c->frag_entries = h & 7; /* 0 is invalid: F1 in README.md */
     c->frag_held = h >> 3 & 3;
     c->frag_held_per_src = h >> 5 & 1;
     c->icmp_rate = (h & 0x40) ? 0 : 10;

@@ -729,7 +729,8 @@ advance(struct state *st, uint8_t t)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void
+/* Returns 0 when the fuzzed config is (rightly) refused. */
+static int
 setup(struct state *st, struct fz *f)
 {
     struct nat_config *c = &st->cfg;
@@ -737,9 +738,7 @@ setup(struct state *st, struct fz *f)
     uint8_t z = fz_u8(f);
     nat_config_init(c);
     static const uint32_t FE[4] = {8, 2, 0, 64}, FH[4] = {4, 1, 0, 16};
-    c->frag_entries = FE[z & 3];
-    if (FZ_MASK_OPEN && c->frag_entries == 0) /* open finding F1 */
-        c->frag_entries = 1;
+    c->frag_entries = FE[z & 3]; /* 0 is invalid: F1 in README.md */
     c->frag_held = FH[z >> 2 & 3];
     c->frag_held_per_src = (z & 0x10) ? 0 : 2;
     c->frag_timeout_ms = 3000;
@@ -779,6 +778,11 @@ setup(struct state *st, struct fz *f)
     c->event_cb = on_event;
     c->event_arg = &st->ev;
 
+    int rc = nat_config_check(c, NULL);
+    if (rc != 0) {
+        FZ_ASSERT(nat_create(c, &st->n) == rc);
+        return 0;
+    }
     FZ_ASSERT(nat_create(c, &st->n) == 0);
     FZ_ASSERT(nat_pool_add(st->n, PUB1) == 0);
     if (y & 0x40)
@@ -790,6 +794,7 @@ setup(struct state *st, struct fz *f)
     struct nat_forward fu = {17, PUB1, 5000, 5003, FWD_UDP_IN, 6000};
     FZ_ASSERT(nat_forward_add(st->n, &fu) == 0);
     FZ_ASSERT(nat_one_to_one_add(st->n, O2O_IN, O2O_EXT) == 0);
+    return 1;
 }
 
 int
@@ -798,7 +803,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct state st;
     memset(&st, 0, sizeof(st));
     struct fz f = {data, size};
-    setup(&st, &f);
+    if (!setup(&st, &f))
+        return 0;
 
     int steps = 0;
     while (f.n > 0 && steps++ < 400) {
