@@ -177,7 +177,7 @@ class_of(uint8_t proto)
 }
 
 /* Refresh a session used by a packet going @out (1) or in (0). RFC 7857
- * section 8: an outbound RST (an answer to inbound traffic) changes the
+ * "outbound mapping refresh and error packets": an outbound RST (an answer to inbound traffic) changes the
  * state but does not refresh the mapping. */
 static void
 sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)

@@ -540,8 +540,9 @@ END_TEST
 
 /* ---- RFC 7857 ---------------------------------------------------------------- */
 
-/* 2.2: RST moves the session to the transitory timer, not deletion. */
-START_TEST(rfc7857_s2_2_rst_moves_to_transitory)
+/* RFC 7857 "TCP RST": RST moves the session to the transitory timer, not
+ * deletion. */
+START_TEST(rfc7857_tcp_rst_moves_to_transitory)
 {
     struct nat *n = t_nat(NULL);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
@@ -555,8 +556,9 @@ START_TEST(rfc7857_s2_2_rst_moves_to_transitory)
 }
 END_TEST
 
-/* 2.1: FIN both ways also ends in the transitory timer. */
-START_TEST(rfc7857_s2_1_fin_both_transitory)
+/* RFC 7857 "TCP session tracking": FIN both ways ends in the transitory
+ * timer. */
+START_TEST(rfc7857_tcp_fin_both_transitory)
 {
     struct nat *n = t_nat(NULL);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
@@ -570,10 +572,11 @@ START_TEST(rfc7857_s2_1_fin_both_transitory)
 }
 END_TEST
 
-/* 8: an outbound RST answering inbound traffic does not refresh the
+/* RFC 7857 "outbound mapping refresh and error packets": an outbound RST
+ * answering inbound traffic does not refresh the
  * mapping: the session ends a transitory timeout after its last real
  * packet. */
-START_TEST(rfc7857_s8_outbound_rst_does_not_refresh)
+START_TEST(rfc7857_outbound_rst_does_not_refresh)
 {
     struct nat *n = t_nat(NULL);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
@@ -586,8 +589,8 @@ START_TEST(rfc7857_s8_outbound_rst_does_not_refresh)
 }
 END_TEST
 
-/* 4: address pooling paired holds across protocols. */
-START_TEST(rfc7857_s4_app_across_protocols)
+/* RFC 7857 "address pooling paired": one address across protocols. */
+START_TEST(rfc7857_app_across_protocols)
 {
     struct nat *n = t_nat(NULL);
     for (uint32_t i = 0; i < 8; i++)
@@ -607,9 +610,10 @@ START_TEST(rfc7857_s4_app_across_protocols)
 }
 END_TEST
 
-/* 10 (and RFC 6056): ports that cannot be preserved are randomised, not
+/* RFC 7857 "port randomization" (RFC 6056): ports that cannot be
+ * preserved are randomised, not
  * sequential. */
-START_TEST(rfc7857_s10_port_randomization)
+START_TEST(rfc7857_port_randomization)
 {
     struct nat_config c = cfg_default();
     c.port_preserve = 0;
@@ -627,7 +631,7 @@ START_TEST(rfc7857_s10_port_randomization)
 }
 END_TEST
 
-/* RFC 5508 REQ-5 (and RFC 7857 section 8): an error from inside with no
+/* RFC 5508 REQ-5: an error from inside with no
  * session is dropped and creates no mapping. */
 START_TEST(rfc5508_req5_error_creates_no_mapping)
 {
@@ -643,8 +647,8 @@ START_TEST(rfc5508_req5_error_creates_no_mapping)
 }
 END_TEST
 
-/* 12: ICMP query mappings: identifier as port, 60 s idle timeout. */
-START_TEST(rfc7857_s12_icmp_query_mapping_timeout)
+/* RFC 7857 "ICMP query mappings timeout": identifier as port, 60 s. */
+START_TEST(rfc7857_icmp_query_mapping_timeout)
 {
     struct nat *n = t_nat(NULL);
     size_t len = t_icmp_echo(pkt, T_H1, T_R1, 8, 77, 1, 32);
@@ -670,9 +674,10 @@ START_TEST(rfc7857_s12_icmp_query_mapping_timeout)
 }
 END_TEST
 
-/* 13 (and RFC 5508 REQ-7): hairpinned ICMP queries, towards a 1:1-mapped
+/* RFC 7857 "hairpinning support for ICMP" (and RFC 5508 REQ-7):
+ * hairpinned ICMP queries, towards a 1:1-mapped
  * inside host (a NAPT has no inbound mapping for an echo request). */
-START_TEST(rfc7857_s13_hairpin_icmp)
+START_TEST(rfc7857_hairpin_icmp)
 {
     struct nat *n = t_nat(NULL);
     ck_assert_int_eq(nat_one_to_one_add(n, T_H2, IP4(203, 0, 113, 50)), 0);
@@ -1367,14 +1372,14 @@ rfc_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rfc7857");
-    tcase_add_test(tc, rfc7857_s2_2_rst_moves_to_transitory);
-    tcase_add_test(tc, rfc7857_s2_1_fin_both_transitory);
-    tcase_add_test(tc, rfc7857_s8_outbound_rst_does_not_refresh);
-    tcase_add_test(tc, rfc7857_s4_app_across_protocols);
-    tcase_add_test(tc, rfc7857_s10_port_randomization);
+    tcase_add_test(tc, rfc7857_tcp_rst_moves_to_transitory);
+    tcase_add_test(tc, rfc7857_tcp_fin_both_transitory);
+    tcase_add_test(tc, rfc7857_outbound_rst_does_not_refresh);
+    tcase_add_test(tc, rfc7857_app_across_protocols);
+    tcase_add_test(tc, rfc7857_port_randomization);
     tcase_add_test(tc, rfc5508_req5_error_creates_no_mapping);
-    tcase_add_test(tc, rfc7857_s12_icmp_query_mapping_timeout);
-    tcase_add_test(tc, rfc7857_s13_hairpin_icmp);
+    tcase_add_test(tc, rfc7857_icmp_query_mapping_timeout);
+    tcase_add_test(tc, rfc7857_hairpin_icmp);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rfc6888");
