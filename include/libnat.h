@@ -281,8 +281,10 @@ enum nat_end_cause {
 
 /**
  * One NAT logging event (RFC 6888 REQ-12 hook). Addresses and ports are host
- * order; for binding events the remote endpoint is zero, for exhaustion
- * events only the inside endpoint and remote of the failing packet are set.
+ * order; for binding events the remote endpoint is zero. For exhaustion
+ * events of outbound packets the inside and remote endpoints are set; of
+ * inbound packets also the external endpoint (the inside one is that of the
+ * binding or forward the packet was for).
  */
 struct nat_event {
     enum nat_event_type type;
@@ -482,9 +484,12 @@ struct nat_pkt_io {
 };
 
 /**
- * nat_translate_burst() - nat_translate() over @n packets, all at @now_ms.
+ * nat_translate_burst() - nat_translate() over @n packets, all at @now_ms,
+ * with the same results, but faster: the hash buckets and sessions of each
+ * group of 32 packets are prefetched before any is translated. Expiry
+ * credit for all @n packets is earned and spent once, at the start.
  * Results are in each element's res; the return value is the number of
- * packets not dropped.
+ * packets not dropped (0 when @nat is NULL).
  */
 NAT_EXTERN size_t nat_translate_burst(struct nat *nat, struct nat_pkt_io *pkts,
                                       size_t n, uint64_t now_ms);
@@ -502,8 +507,10 @@ NAT_EXTERN size_t nat_expire(struct nat *nat, uint64_t now_ms, size_t budget);
  * Copies it into @buf of @cap bytes, stores its length in *@len and its
  * verdict (NAT_OUT, NAT_IN or NAT_HAIRPIN) in *@res. Returns 1 when a
  * fragment was copied, 0 when none is waiting, NAT_ENOSPC when @cap is too
- * small (the fragment stays queued). Call it after each nat_translate()
- * that translated a first fragment, or simply after every burst.
+ * small (the fragment stays queued), NAT_EINVAL when a pointer is NULL.
+ * Call it after each nat_translate() that translated a first fragment, or
+ * simply after every burst. Held fragments whose first fragment was not
+ * translated are dropped (NAT_R_FRAG_ORPHAN), never returned here.
  */
 NAT_EXTERN int nat_frag_collect(struct nat *nat, uint8_t *buf, size_t cap,
                                 size_t *len, struct nat_result *res);
@@ -566,7 +573,7 @@ struct nat_session {
     uint32_t in_addr, ext_addr, rem_addr;
     uint16_t in_port, ext_port, rem_port; /**< ICMP: identifier; rem 0 */
     uint64_t last_ms;    /**< last packet */
-    uint64_t expires_ms; /**< when it ends if idle */
+    uint64_t expires_ms; /**< earliest it can end if idle from now on */
 };
 
 /**

@@ -101,6 +101,13 @@ frag_expire(struct nat *n, size_t budget)
             held_free(n, i, NAT_R_FRAG_TIMEOUT);
 }
 
+static struct nat_result
+result(enum nat_verdict v, enum nat_reason r)
+{
+    struct nat_result res = {v, r};
+    return res;
+}
+
 /* Rewrite a non-first fragment's addresses as its first fragment's were. */
 static void
 apply(uint8_t *b, uint32_t new_src, uint32_t new_dst)
@@ -133,17 +140,15 @@ frag_is_ours(const struct nat *n, enum nat_dir dir, const struct nat_pkt *p)
     return rules_pool_find(n, p->dst) != NIL;
 }
 
-static struct nat_result
-result(enum nat_verdict v, enum nat_reason r)
-{
-    struct nat_result res = {v, r};
-    return res;
-}
-
 struct nat_result
 frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
               const struct nat_pkt *p)
 {
+    /* RFC 6888 REQ-6: excluded traffic is never translated. */
+    if (n->nexclude &&
+        (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst)))
+        return result(NAT_PASS, NAT_R_NONE);
+
     uint32_t t = n->ftrack_cap ? track_find(n, p->src, p->dst, p->ip_id,
                                             p->proto, (uint8_t)dir)
                                : NIL;
@@ -261,12 +266,13 @@ frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,
         if (h->state != FH_HELD || h->src != osrc || h->dst != odst ||
             h->id != p->ip_id || h->proto != p->proto || h->dir != dir)
             continue;
-        if (r.verdict == NAT_DROP) {
+        /* Dropped, or (after a rule change while it waited) passed: the
+         * collector could not tell which way to send it. */
+        if (!translated) {
             held_free(n, i, NAT_R_FRAG_ORPHAN);
             continue;
         }
-        if (translated)
-            apply(h->data, ld32(b + 12), ld32(b + 16));
+        apply(h->data, ld32(b + 12), ld32(b + 16));
         h->state = FH_READY;
         h->verdict = (uint8_t)r.verdict;
         h->next = NIL;

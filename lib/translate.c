@@ -409,7 +409,7 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     /* RFC 5508 REQ-7: hairpinned errors. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
         struct nat_result r = nat_in(n, b, p);
-        if (r.verdict == NAT_DROP) /* a dropped packet leaves unchanged */
+        if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_icmp_error(b, p, 0, osrc, 1, oin_addr, oin_port);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
     }
@@ -497,7 +497,8 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
     /* RFC 6888 REQ-6: no translation to or from excluded networks, in
      * either direction. */
-    if (n->nexclude && rules_is_excluded(n, p->src))
+    if (n->nexclude &&
+        (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst)))
         return verdict(NAT_PASS);
     switch (p->kind) {
     case NAT_PK_ICMP_ERROR:
@@ -635,7 +636,7 @@ hairpin:
      * so the receiver sees the sender's external endpoint. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
         struct nat_result r = nat_in(n, b, p);
-        if (r.verdict == NAT_DROP) /* a dropped packet leaves unchanged */
+        if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_endpoint(b, p, 0, osrc, osport);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
     }

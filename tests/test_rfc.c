@@ -782,6 +782,28 @@ START_TEST(rfc6888_req6_exclude_destination)
 }
 END_TEST
 
+/* REQ-6 in every path: fragments (even of a 1:1-mapped host) and inbound
+ * packets from or to excluded networks pass untouched. */
+START_TEST(rfc6888_req6_exclusion_everywhere)
+{
+    struct nat *n = t_nat(NULL);
+    ck_assert_int_eq(nat_one_to_one_add(n, T_H1, IP4(203, 0, 113, 77)), 0);
+    ck_assert_int_eq(nat_exclude_add(n, IP4(198, 51, 100, 0), 24), 0);
+    uint8_t copy[1500];
+    size_t len = t_udp(pkt, T_H1, 5000, T_R1, 53, 100);
+    st16(pkt + 6, 0x0010); /* a non-first fragment at offset 128 */
+    t_fix_ip_csum(pkt);
+    memcpy(copy, pkt, len);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_PASS);
+    ck_assert_mem_eq(pkt, copy, len);
+    len = t_udp(pkt, T_R1, 53, T_PUB, 5000, 8);
+    memcpy(copy, pkt, len);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_IN, pkt, len, 0).verdict, NAT_PASS);
+    ck_assert_mem_eq(pkt, copy, len);
+    nat_destroy(n);
+}
+END_TEST
+
 /* REQ-8: a released port is not reused for 120 s. */
 START_TEST(rfc6888_req8_port_hold_120s)
 {
@@ -1387,6 +1409,7 @@ rfc_suite(void)
     tcase_add_test(tc, rfc6888_req4_host_port_limit);
     tcase_add_test(tc, rfc6888_req5_host_session_limit);
     tcase_add_test(tc, rfc6888_req6_exclude_destination);
+    tcase_add_test(tc, rfc6888_req6_exclusion_everywhere);
     tcase_add_test(tc, rfc6888_req8_port_hold_120s);
     tcase_add_test(tc, rfc6888_req11_exhaustion_no_eviction);
     suite_add_tcase(s, tc);
