@@ -313,6 +313,11 @@ tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
     return NIL;
 }
 
+/* ---- tcp_state.c ---- */
+/* Advance @s's TCP state for a segment with flags @fl going out (1) or in
+ * (0); returns the timeout class of the new state. */
+enum tclass nat_tcp_track(struct sess *s, uint8_t fl, int out);
+
 /* ---- frag.c ---- */
 struct nat_pkt;
 void frag_init(struct nat *n);

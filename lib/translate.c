@@ -114,62 +114,6 @@ rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
         p->sport = p->dport = np;
 }
 
-/* ---- TCP state (RFC 7857 section 2, RFC 5382) ------------------------------- */
-
-static enum tclass
-tcp_class(uint8_t state)
-{
-    switch (state) {
-    case NAT_TCP_ESTABLISHED:
-    case NAT_TCP_FIN_OUT:
-    case NAT_TCP_FIN_IN:
-        return TC_TCP_EST;
-    default:
-        return TC_TCP_TRANS;
-    }
-}
-
-static enum tclass
-tcp_track(struct sess *s, uint8_t fl, int out)
-{
-    if (fl & NAT_TH_RST) {
-        /* RFC 7857 2.2: keep the session for the transitory time. */
-        s->state = NAT_TCP_RST;
-        return TC_TCP_TRANS;
-    }
-    switch (s->state) {
-    case NAT_TCP_SYN_OUT: /* SYN both ways, incl. simultaneous open */
-        if (!out && (fl & NAT_TH_SYN))
-            s->state = NAT_TCP_ESTABLISHED;
-        break;
-    case NAT_TCP_SYN_IN:
-        if (out && (fl & NAT_TH_SYN))
-            s->state = NAT_TCP_ESTABLISHED;
-        break;
-    case NAT_TCP_ESTABLISHED:
-        if (fl & NAT_TH_FIN)
-            s->state = out ? NAT_TCP_FIN_OUT : NAT_TCP_FIN_IN;
-        break;
-    case NAT_TCP_FIN_OUT:
-        if (!out && (fl & NAT_TH_FIN))
-            s->state = NAT_TCP_CLOSING;
-        break;
-    case NAT_TCP_FIN_IN:
-        if (out && (fl & NAT_TH_FIN))
-            s->state = NAT_TCP_CLOSING;
-        break;
-    case NAT_TCP_RST:
-        /* The RST was not accepted (e.g. out of window) and the peers
-         * carry on: back to established. */
-        if (fl & NAT_TH_ACK)
-            s->state = NAT_TCP_ESTABLISHED;
-        break;
-    default:
-        break;
-    }
-    return tcp_class(s->state);
-}
-
 static enum tclass
 class_of(uint8_t proto)
 {
@@ -187,7 +131,7 @@ sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)
         tbl_sess_touch(n, si, class_of(s->proto), 1);
         return;
     }
-    enum tclass tc = tcp_track(s, p->tcp_flags, out);
+    enum tclass tc = nat_tcp_track(s, p->tcp_flags, out);
     tbl_sess_touch(n, si, tc, !(out && (p->tcp_flags & NAT_TH_RST)));
 }
 
@@ -772,7 +716,7 @@ fast_finish(struct nat *n, enum nat_dir dir, uint8_t *b, const struct fast *f,
         return 0; /* hairpin: the full path translates it twice */
     struct sess *s = &n->sess[si];
     if (f->proto == NAT_PROTO_TCP)
-        tbl_sess_touch(n, si, tcp_track(s, f->flags, out),
+        tbl_sess_touch(n, si, nat_tcp_track(s, f->flags, out),
                        !(out && (f->flags & NAT_TH_RST)));
     else
         tbl_sess_touch(n, si, TC_UDP, 1);
