@@ -22,11 +22,11 @@
 
 #include "libnat.h"
 
-#define MAXRUNS 15
-#define SAMPLES (1u << 22) /* flow index samples per distribution */
+#define MAXRUNS        15
+#define SAMPLES        (1u << 22) /* flow index samples per distribution */
 #define FLOWS_PER_HOST 16
-#define PKT_CAP 128
-#define MAX_BURST 256
+#define PKT_CAP        128
+#define MAX_BURST      256
 
 static int opt_runs = 5;
 static int opt_ms = 200;
@@ -77,8 +77,8 @@ static void
 report(const char *name, const char *detail, uint32_t size, double value,
        double base, const char *unit)
 {
-    printf("figure=%s detail=%s size=%u value=%.3f unit=%s", name, detail,
-           size, value, unit);
+    printf("figure=%s detail=%s size=%u value=%.3f unit=%s", name, detail, size,
+           value, unit);
     if (base > 0)
         printf(" baseline=%.3f ratio=%.3f", base, value / base);
     printf(" runs=%d\n", opt_runs);
@@ -232,7 +232,8 @@ make_samples(uint32_t n)
     }
 }
 
-/* ---- instance ------------------------------------------------------------- */
+/* ---- instance -------------------------------------------------------------
+ */
 
 struct world {
     struct nat *nat;
@@ -331,7 +332,8 @@ populate(struct world *w)
     return w->n / dt;
 }
 
-/* ---- measured loops ------------------------------------------------------- */
+/* ---- measured loops -------------------------------------------------------
+ */
 
 enum mode { M_OUT, M_IN, M_UNKNOWN };
 
@@ -347,8 +349,8 @@ gen(const struct world *w, uint8_t *b, enum mode m, uint32_t f, uint32_t k)
                   w->ext_port[f]);
         break;
     case M_UNKNOWN: /* from addresses no flow talks to */
-        write_pkt(&w->t, b, 0xc0000200u + (k & 0xff), REM_PORT,
-                  w->ext_addr[f], (uint16_t)(1024 + (k * 7919u) % 64000));
+        write_pkt(&w->t, b, 0xc0000200u + (k & 0xff), REM_PORT, w->ext_addr[f],
+                  (uint16_t)(1024 + (k * 7919u) % 64000));
         break;
     }
 }
@@ -532,7 +534,8 @@ bench_size(uint32_t n)
     world_destroy(&w);
 }
 
-/* ---- checksum ------------------------------------------------------------- */
+/* ---- checksum -------------------------------------------------------------
+ */
 
 static void
 bench_checksum(void)

@@ -59,16 +59,16 @@ NAT_EXTERN uint32_t nat_version_num(void);
 
 /** Negative error codes returned by API functions (never by errno). */
 enum nat_error {
-    NAT_OK = 0,        /**< success */
-    NAT_EINVAL = -1,   /**< invalid argument or configuration field */
-    NAT_ENOMEM = -2,   /**< allocation failed (create only) */
-    NAT_ENOSPC = -3,   /**< fixed capacity or caller buffer exhausted */
-    NAT_ENOENT = -4,   /**< no such rule, session or entry */
-    NAT_EEXIST = -5,   /**< the rule or entry already exists */
-    NAT_EBUSY = -6,    /**< the resource is in use by live sessions */
-    NAT_EFORMAT = -7,  /**< malformed or unsupported serialized data */
-    NAT_ERANGE = -8,   /**< a value is outside the permitted range */
-    NAT_ELIMIT = -9,   /**< rate limit reached (ICMP generation) */
+    NAT_OK = 0,       /**< success */
+    NAT_EINVAL = -1,  /**< invalid argument or configuration field */
+    NAT_ENOMEM = -2,  /**< allocation failed (create only) */
+    NAT_ENOSPC = -3,  /**< fixed capacity or caller buffer exhausted */
+    NAT_ENOENT = -4,  /**< no such rule, session or entry */
+    NAT_EEXIST = -5,  /**< the rule or entry already exists */
+    NAT_EBUSY = -6,   /**< the resource is in use by live sessions */
+    NAT_EFORMAT = -7, /**< malformed or unsupported serialized data */
+    NAT_ERANGE = -8,  /**< a value is outside the permitted range */
+    NAT_ELIMIT = -9,  /**< rate limit reached (ICMP generation) */
 };
 
 /**
@@ -119,20 +119,20 @@ enum nat_reason {
     NAT_R_ICMP_INNER_FRAG,      /**< embedded packet is a non-first fragment */
 
     /* Translation */
-    NAT_R_PROTO,          /**< transport protocol not translatable */
-    NAT_R_NO_MAPPING,     /**< inbound packet matches no binding */
-    NAT_R_FILTERED,       /**< rejected by the filtering behaviour */
-    NAT_R_TCP_NOT_SYN,    /**< TCP without session and not a SYN */
-    NAT_R_TCP_SYN_IN,     /**< unsolicited inbound SYN (RFC 5382 REQ-4) */
-    NAT_R_NO_ADDRESS,     /**< no external address configured */
-    NAT_R_PORTS,          /**< no free external port */
-    NAT_R_TABLE_FULL,     /**< session table full */
-    NAT_R_HOST_SESSIONS,  /**< per-host session limit reached */
-    NAT_R_HOST_PORTS,     /**< per-host external port limit reached */
-    NAT_R_ICMP_NO_SESSION,/**< ICMP error quotes no known session */
-    NAT_R_FRAGMENT,       /**< fragment that cannot be translated */
-    NAT_R_DIRECTION,      /**< invalid direction argument */
-    NAT_R_BUFFER,         /**< invalid buffer argument (NULL, cap < len) */
+    NAT_R_PROTO,           /**< transport protocol not translatable */
+    NAT_R_NO_MAPPING,      /**< inbound packet matches no binding */
+    NAT_R_FILTERED,        /**< rejected by the filtering behaviour */
+    NAT_R_TCP_NOT_SYN,     /**< TCP without session and not a SYN */
+    NAT_R_TCP_SYN_IN,      /**< unsolicited inbound SYN (RFC 5382 REQ-4) */
+    NAT_R_NO_ADDRESS,      /**< no external address configured */
+    NAT_R_PORTS,           /**< no free external port */
+    NAT_R_TABLE_FULL,      /**< session table full */
+    NAT_R_HOST_SESSIONS,   /**< per-host session limit reached */
+    NAT_R_HOST_PORTS,      /**< per-host external port limit reached */
+    NAT_R_ICMP_NO_SESSION, /**< ICMP error quotes no known session */
+    NAT_R_FRAGMENT,        /**< fragment that cannot be translated */
+    NAT_R_DIRECTION,       /**< invalid direction argument */
+    NAT_R_BUFFER,          /**< invalid buffer argument (NULL, cap < len) */
 
     /* Fragments (RFC 4787 REQ-14) */
     NAT_R_FRAG_STORE_FULL, /**< no room to hold an out-of-order fragment */
@@ -288,10 +288,10 @@ enum nat_end_cause {
  */
 struct nat_event {
     enum nat_event_type type;
-    enum nat_reason reason;  /**< NAT_EV_EXHAUSTED: which limit */
-    enum nat_end_cause cause;/**< *_DELETE: why */
-    uint64_t now_ms;         /**< caller time of the call that caused it */
-    uint8_t proto;           /**< IP protocol number (6, 17, 1) */
+    enum nat_reason reason;   /**< NAT_EV_EXHAUSTED: which limit */
+    enum nat_end_cause cause; /**< *_DELETE: why */
+    uint64_t now_ms;          /**< caller time of the call that caused it */
+    uint8_t proto;            /**< IP protocol number (6, 17, 1) */
     uint32_t in_addr, ext_addr, rem_addr;
     uint16_t in_port, ext_port, rem_port;
 };
@@ -304,13 +304,13 @@ typedef void (*nat_event_fn)(const struct nat_event *ev, void *arg);
  * RFC defaults; then change fields. Sizes are fixed at create time.
  */
 struct nat_config {
-    uint32_t max_sessions;  /**< session capacity (default 65536) */
-    uint32_t max_bindings;  /**< binding capacity (0: = max_sessions) */
-    uint32_t max_hosts;     /**< inside hosts tracked (0: = max_bindings) */
-    uint32_t max_pool;      /**< external addresses (default 16) */
-    uint32_t max_prefixes;  /**< inside, and excluded, prefixes (16 each) */
-    uint32_t max_forwards;  /**< static port forwards (default 64) */
-    uint32_t max_one_to_one;/**< 1:1 address mappings (default 64) */
+    uint32_t max_sessions;   /**< session capacity (default 65536) */
+    uint32_t max_bindings;   /**< binding capacity (0: = max_sessions) */
+    uint32_t max_hosts;      /**< inside hosts tracked (0: = max_bindings) */
+    uint32_t max_pool;       /**< external addresses (default 16) */
+    uint32_t max_prefixes;   /**< inside, and excluded, prefixes (16 each) */
+    uint32_t max_forwards;   /**< static port forwards (default 64) */
+    uint32_t max_one_to_one; /**< 1:1 address mappings (default 64) */
 
     uint32_t host_max_sessions; /**< per inside host, 0 = unlimited */
     uint32_t host_max_ports;    /**< external ports per inside host, 0 = unl. */
@@ -321,10 +321,10 @@ struct nat_config {
     uint32_t timeout_icmp_ms;      /**< RFC 5508 REQ-2: default 60 s */
     uint32_t port_hold_ms; /**< RFC 6888 REQ-8 reuse delay: default 120 s */
 
-    uint16_t port_min, port_max; /**< external port range (1024-65535) */
+    uint16_t port_min, port_max;       /**< external port range (1024-65535) */
     uint16_t icmp_id_min, icmp_id_max; /**< ICMP identifiers (1-65535) */
-    uint8_t mapping[NAT_P_MAX];   /**< enum nat_mapping per protocol */
-    uint8_t filtering[NAT_P_MAX]; /**< enum nat_filtering per protocol */
+    uint8_t mapping[NAT_P_MAX];        /**< enum nat_mapping per protocol */
+    uint8_t filtering[NAT_P_MAX];      /**< enum nat_filtering per protocol */
     uint8_t port_preserve;  /**< try the inside port first (default 1) */
     uint8_t port_parity;    /**< keep port parity, RFC 4787 REQ-4 (0) */
     uint8_t port_class;     /**< ports <1024 map below 1024, REQ-3a (1) */
@@ -342,10 +342,10 @@ struct nat_config {
     uint32_t icmp_rate;  /**< nat_icmp_error() per second (100; 0: never) */
     uint32_t icmp_burst; /**< token bucket depth for icmp_rate (20) */
 
-    uint8_t secret[16];     /**< keys hashing and port choice: fill it from
-                                 a random source (getrandom(2)) */
-    nat_event_fn event_cb;  /**< optional event callback */
-    void *event_arg;        /**< passed to event_cb */
+    uint8_t secret[16];    /**< keys hashing and port choice: fill it from
+                                a random source (getrandom(2)) */
+    nat_event_fn event_cb; /**< optional event callback */
+    void *event_arg;       /**< passed to event_cb */
 };
 
 /** nat_config_init() - fill @cfg with the RFC defaults documented above. */
@@ -445,12 +445,12 @@ enum nat_dir {
 
 /** What to do with a packet after nat_translate(). */
 enum nat_verdict {
-    NAT_DROP = 0,    /**< drop it; nat_result.reason says why */
-    NAT_OUT,         /**< translated; send it to the outside */
-    NAT_IN,          /**< translated; send it to the inside */
-    NAT_HAIRPIN,     /**< translated twice; send it back inside (REQ-9) */
-    NAT_PASS,        /**< not subject to NAT; forward it unchanged */
-    NAT_HELD,        /**< kept by libnat (fragments); nothing to send now */
+    NAT_DROP = 0, /**< drop it; nat_result.reason says why */
+    NAT_OUT,      /**< translated; send it to the outside */
+    NAT_IN,       /**< translated; send it to the inside */
+    NAT_HAIRPIN,  /**< translated twice; send it back inside (REQ-9) */
+    NAT_PASS,     /**< not subject to NAT; forward it unchanged */
+    NAT_HELD,     /**< kept by libnat (fragments); nothing to send now */
     NAT_VERDICT_MAX
 };
 
@@ -567,12 +567,12 @@ enum nat_tcp_state {
 
 /** A session as seen through the API (host order). */
 struct nat_session {
-    uint64_t id;         /**< stable handle for nat_session_delete() */
-    uint8_t proto;       /**< 6, 17 or 1 */
-    uint8_t tcp_state;   /**< enum nat_tcp_state */
+    uint64_t id;       /**< stable handle for nat_session_delete() */
+    uint8_t proto;     /**< 6, 17 or 1 */
+    uint8_t tcp_state; /**< enum nat_tcp_state */
     uint32_t in_addr, ext_addr, rem_addr;
     uint16_t in_port, ext_port, rem_port; /**< ICMP: identifier; rem 0 */
-    uint64_t last_ms;    /**< last packet */
+    uint64_t last_ms;                     /**< last packet */
     uint64_t expires_ms; /**< earliest it can end if idle from now on */
 };
 
@@ -671,10 +671,10 @@ struct nat_stats {
     uint64_t bindings_created, bindings_ended;
     uint32_t sessions, bindings, hosts; /**< live now */
     uint32_t sessions_peak;
-    uint32_t ports_held;                /**< in the reuse hold-down */
-    uint32_t frags_tracked;             /**< fragmented datagrams tracked */
-    uint32_t frags_held;                /**< fragments waiting for a first */
-    uint64_t icmp_sent, icmp_limited;   /**< nat_icmp_error() outcomes */
+    uint32_t ports_held;              /**< in the reuse hold-down */
+    uint32_t frags_tracked;           /**< fragmented datagrams tracked */
+    uint32_t frags_held;              /**< fragments waiting for a first */
+    uint64_t icmp_sent, icmp_limited; /**< nat_icmp_error() outcomes */
 };
 
 /** nat_stats_get() - copy the counters into @st. */

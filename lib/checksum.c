@@ -151,7 +151,7 @@ uint16_t
 nat_csum_update32(uint16_t csum, uint32_t from, uint32_t to)
 {
     uint64_t s = (uint16_t)~csum;
-    s += (uint16_t)~(from >> 16);
+    s += (uint16_t) ~(from >> 16);
     s += (uint16_t)~from;
     s += to >> 16;
     s += to & 0xffffu;

@@ -114,9 +114,9 @@ apply(uint8_t *b, uint32_t new_src, uint32_t new_dst)
 {
     uint32_t os = ld32(b + 12), od = ld32(b + 16);
     uint64_t s = (uint16_t)~ld16(b + 10);
-    s += (uint16_t)~(os >> 16);
+    s += (uint16_t) ~(os >> 16);
     s += (uint16_t)~os;
-    s += (uint16_t)~(od >> 16);
+    s += (uint16_t) ~(od >> 16);
     s += (uint16_t)~od;
     s += new_src >> 16;
     s += new_src & 0xffff;
@@ -226,8 +226,8 @@ track_add(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
         t->proto = p->proto;
         t->dir = (uint8_t)dir;
         t->used = 1;
-        uint32_t *head = &n->fidx[fhash(n, osrc, odst, p->ip_id, p->proto,
-                                        (uint8_t)dir)];
+        uint32_t *head =
+            &n->fidx[fhash(n, osrc, odst, p->ip_id, p->proto, (uint8_t)dir)];
         t->hnext = *head;
         *head = i;
         t->qnext = NIL;
@@ -251,12 +251,11 @@ track_add(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
  * were waiting for it.
  */
 void
-frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,
-                uint32_t odst, const uint8_t *b, const struct nat_pkt *p,
-                struct nat_result r)
+frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
+                const uint8_t *b, const struct nat_pkt *p, struct nat_result r)
 {
-    int translated = r.verdict == NAT_OUT || r.verdict == NAT_IN ||
-                     r.verdict == NAT_HAIRPIN;
+    int translated =
+        r.verdict == NAT_OUT || r.verdict == NAT_IN || r.verdict == NAT_HAIRPIN;
     if (translated)
         track_add(n, dir, osrc, odst, b, p, r.verdict);
     if (n->nfheld == 0)

@@ -38,8 +38,8 @@ icmp_take_token(struct nat *n)
 {
     if (n->cfg.icmp_rate == 0)
         return 0;
-    uint64_t cap = (uint64_t)(n->cfg.icmp_burst ? n->cfg.icmp_burst : 1) *
-                   1000u;
+    uint64_t cap =
+        (uint64_t)(n->cfg.icmp_burst ? n->cfg.icmp_burst : 1) * 1000u;
     uint64_t elapsed = n->now - n->icmp_last;
     n->icmp_last = n->now;
     uint64_t add = elapsed * n->cfg.icmp_rate; /* thousandths */

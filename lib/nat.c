@@ -9,10 +9,10 @@
 #include "nat_internal.h"
 
 #define MAX_CAPACITY (1u << 28)
-#define MAX_POOL 4096u
-#define MAX_RULES 65536u
-#define ALIGN 64u
-#define MAX_TIMEOUT (1u << 30) /* ~12.4 days: see tbl_clock() */
+#define MAX_POOL     4096u
+#define MAX_RULES    65536u
+#define ALIGN        64u
+#define MAX_TIMEOUT  (1u << 30) /* ~12.4 days: see tbl_clock() */
 
 void
 nat_config_init(struct nat_config *c)
@@ -335,7 +335,8 @@ nat_flush(struct nat *n, uint64_t now_ms)
     return tbl_flush(n);
 }
 
-/* ---- sessions ------------------------------------------------------------- */
+/* ---- sessions -------------------------------------------------------------
+ */
 
 static void
 sess_info(const struct nat *n, uint32_t i, struct nat_session *o)
@@ -361,11 +362,10 @@ nat_session_lookup(struct nat *n, enum nat_dir side, uint8_t proto,
 {
     if (proto == 1)
         rem_port = 0;
-    uint32_t i = side == NAT_DIR_OUT
-                     ? tbl_sess_find_in(n, proto, addr, port, rem_addr,
-                                        rem_port)
-                     : tbl_sess_find_out(n, proto, addr, port, rem_addr,
-                                         rem_port);
+    uint32_t i =
+        side == NAT_DIR_OUT
+            ? tbl_sess_find_in(n, proto, addr, port, rem_addr, rem_port)
+            : tbl_sess_find_out(n, proto, addr, port, rem_addr, rem_port);
     if (i == NIL)
         return NAT_ENOENT;
     if (out)

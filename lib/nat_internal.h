@@ -131,7 +131,7 @@ struct frag_held {
 
 struct nat {
     struct nat_config cfg;
-    void *alloc; /* non-NULL when nat_create() allocated the block */
+    void *alloc;   /* non-NULL when nat_create() allocated the block */
     uint64_t k[4]; /* hash keys derived from cfg.secret */
     uint64_t timeout[TC_MAX];
 
@@ -184,12 +184,12 @@ struct nat {
     uint64_t icmp_tokens, icmp_last;
     uint16_t icmp_id;
 
-    uint32_t port_counter; /* RFC 6056 algorithm 3 "next_ephemeral" */
-    uint64_t now;          /* time of the current call */
-    uint32_t now32;        /* its low 32 bits, the tables' clock */
-    uint64_t last_call;    /* now of the previous call (idle detection) */
-    uint32_t expire_last;  /* now32 of the last expiry pass */
-    uint32_t expire_credit;/* expiry work earned, at most 64 * budget */
+    uint32_t port_counter;  /* RFC 6056 algorithm 3 "next_ephemeral" */
+    uint64_t now;           /* time of the current call */
+    uint32_t now32;         /* its low 32 bits, the tables' clock */
+    uint64_t last_call;     /* now of the previous call (idle detection) */
+    uint32_t expire_last;   /* now32 of the last expiry pass */
+    uint32_t expire_credit; /* expiry work earned, at most 64 * budget */
     struct nat_stats st;
 };
 
@@ -227,7 +227,6 @@ nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1, uint16_t p1,
     uint64_t b = ((uint64_t)p1 << 32 | (uint64_t)p2 << 16 | proto) ^ n->k[1];
     return (uint32_t)mum(mum(a, b) ^ n->k[2], n->k[3]);
 }
-
 
 /* ---- table.c ---- */
 void tbl_init(struct nat *n);

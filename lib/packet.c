@@ -13,11 +13,11 @@
 #include "bytes.h"
 #include "packet.h"
 
-#define IP_MIN_HDR 20
+#define IP_MIN_HDR  20
 #define TCP_MIN_HDR 20
-#define UDP_HDR 8
-#define ICMP_HDR 8
-#define IP_MAX_LEN 65535u
+#define UDP_HDR     8
+#define ICMP_HDR    8
+#define IP_MAX_LEN  65535u
 
 int
 nat_icmp_is_query(uint8_t type)

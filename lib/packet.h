@@ -14,8 +14,8 @@
 #include "libnat.h"
 
 #define NAT_PROTO_ICMP 1
-#define NAT_PROTO_TCP 6
-#define NAT_PROTO_UDP 17
+#define NAT_PROTO_TCP  6
+#define NAT_PROTO_UDP  17
 
 #define NAT_TH_FIN 0x01
 #define NAT_TH_SYN 0x02
@@ -23,58 +23,58 @@
 #define NAT_TH_PSH 0x08
 #define NAT_TH_ACK 0x10
 
-#define NAT_ICMP_ECHOREPLY 0
-#define NAT_ICMP_UNREACH 3
+#define NAT_ICMP_ECHOREPLY    0
+#define NAT_ICMP_UNREACH      3
 #define NAT_ICMP_SOURCEQUENCH 4
-#define NAT_ICMP_REDIRECT 5
-#define NAT_ICMP_ECHO 8
-#define NAT_ICMP_TIMXCEED 11
-#define NAT_ICMP_PARAMPROB 12
-#define NAT_ICMP_TSTAMP 13
-#define NAT_ICMP_TSTAMPREPLY 14
-#define NAT_ICMP_INFO 15
-#define NAT_ICMP_INFOREPLY 16
-#define NAT_ICMP_MASK 17
-#define NAT_ICMP_MASKREPLY 18
+#define NAT_ICMP_REDIRECT     5
+#define NAT_ICMP_ECHO         8
+#define NAT_ICMP_TIMXCEED     11
+#define NAT_ICMP_PARAMPROB    12
+#define NAT_ICMP_TSTAMP       13
+#define NAT_ICMP_TSTAMPREPLY  14
+#define NAT_ICMP_INFO         15
+#define NAT_ICMP_INFOREPLY    16
+#define NAT_ICMP_MASK         17
+#define NAT_ICMP_MASKREPLY    18
 
 /* What the transport part of a packet is, as far as NAT is concerned. */
 enum nat_pkt_kind {
-    NAT_PK_OTHER = 0,   /* a protocol without ports (GRE, ESP, ...) */
+    NAT_PK_OTHER = 0, /* a protocol without ports (GRE, ESP, ...) */
     NAT_PK_TCP,
     NAT_PK_UDP,
-    NAT_PK_ICMP_QUERY,  /* echo, timestamp, info, mask: identifier as port */
-    NAT_PK_ICMP_ERROR,  /* unreachable, time exceeded, parameter problem */
-    NAT_PK_FRAGMENT,    /* non-first fragment: no transport header */
+    NAT_PK_ICMP_QUERY, /* echo, timestamp, info, mask: identifier as port */
+    NAT_PK_ICMP_ERROR, /* unreachable, time exceeded, parameter problem */
+    NAT_PK_FRAGMENT,   /* non-first fragment: no transport header */
 };
 
 /* The embedded ("inner") packet quoted by an ICMP error. */
 struct nat_pkt_inner {
-    uint16_t off;    /* offset of the embedded IP header in the buffer */
-    uint16_t ihl;    /* its header length in bytes */
-    uint16_t avail;  /* bytes of the embedded packet present in the buffer */
-    uint16_t tot_len;/* its total length field (may exceed avail) */
+    uint16_t off;     /* offset of the embedded IP header in the buffer */
+    uint16_t ihl;     /* its header length in bytes */
+    uint16_t avail;   /* bytes of the embedded packet present in the buffer */
+    uint16_t tot_len; /* its total length field (may exceed avail) */
     uint32_t src, dst;
     uint8_t proto;
-    uint8_t kind;    /* enum nat_pkt_kind: TCP, UDP or ICMP_QUERY */
+    uint8_t kind; /* enum nat_pkt_kind: TCP, UDP or ICMP_QUERY */
     uint8_t icmp_type;
     uint16_t sport, dport; /* ICMP query: identifier in both */
 };
 
 struct nat_pkt {
-    uint32_t src, dst;   /* host order */
-    uint16_t ihl;        /* header length, bytes */
-    uint16_t tot_len;    /* total length; never more than the buffer */
+    uint32_t src, dst; /* host order */
+    uint16_t ihl;      /* header length, bytes */
+    uint16_t tot_len;  /* total length; never more than the buffer */
     uint16_t ip_id;
-    uint16_t frag_off;   /* fragment offset in bytes */
-    uint8_t mf, df;      /* more-fragments and don't-fragment flags */
+    uint16_t frag_off; /* fragment offset in bytes */
+    uint8_t mf, df;    /* more-fragments and don't-fragment flags */
     uint8_t proto;
     uint8_t ttl;
-    uint8_t kind;        /* enum nat_pkt_kind */
+    uint8_t kind; /* enum nat_pkt_kind */
     uint8_t tcp_flags;
     uint8_t icmp_type, icmp_code;
-    uint16_t l4_off;     /* == ihl */
-    uint16_t l4_len;     /* tot_len - ihl */
-    uint16_t sport, dport; /* TCP/UDP ports; ICMP query identifier in both */
+    uint16_t l4_off;         /* == ihl */
+    uint16_t l4_len;         /* tot_len - ihl */
+    uint16_t sport, dport;   /* TCP/UDP ports; ICMP query identifier in both */
     struct nat_pkt_inner in; /* valid when kind == NAT_PK_ICMP_ERROR */
 };
 

@@ -113,8 +113,8 @@ port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
             hi = 1023;
         }
         if (c->port_parity) /* RFC 4787 REQ-4 */
-            pmask = (in_port & 1) ? 0xaaaaaaaaaaaaaaaaull
-                                  : 0x5555555555555555ull;
+            pmask =
+                (in_port & 1) ? 0xaaaaaaaaaaaaaaaaull : 0x5555555555555555ull;
     }
 
     uint64_t *bits = bits_of(n, pool, proto);

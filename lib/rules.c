@@ -239,7 +239,8 @@ nat_pool_del(struct nat *n, uint32_t addr)
     return 0;
 }
 
-/* ---- forwards -------------------------------------------------------------- */
+/* ---- forwards --------------------------------------------------------------
+ */
 
 const struct nat_forward *
 rules_forward_in(const struct nat *n, uint8_t proto, uint32_t ext_addr,
@@ -331,8 +332,8 @@ nat_forward_del(struct nat *n, const struct nat_forward *fw)
         for (uint32_t p = o->ext_port; p <= o->ext_port_last; p++) {
             if (pi == NIL)
                 break;
-            uint32_t b = tbl_bind_find_out(n, o->proto, o->ext_addr,
-                                           (uint16_t)p);
+            uint32_t b =
+                tbl_bind_find_out(n, o->proto, o->ext_addr, (uint16_t)p);
             if (b != NIL)
                 n->bind[b].flags &= (uint8_t)~BF_FORWARD;
             else
@@ -344,7 +345,8 @@ nat_forward_del(struct nat *n, const struct nat_forward *fw)
     return NAT_ENOENT;
 }
 
-/* ---- 1:1 -------------------------------------------------------------------- */
+/* ---- 1:1 --------------------------------------------------------------------
+ */
 
 int
 nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)

@@ -183,7 +183,8 @@ tbl_bind_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
     return NIL;
 }
 
-/* ---- hosts ---------------------------------------------------------------- */
+/* ---- hosts ----------------------------------------------------------------
+ */
 
 uint32_t
 tbl_host_find(const struct nat *n, uint32_t addr)
@@ -231,7 +232,8 @@ tbl_host_put(struct nat *n, uint32_t i)
     n->nhost--;
 }
 
-/* ---- bindings ------------------------------------------------------------- */
+/* ---- bindings -------------------------------------------------------------
+ */
 
 static void
 bind_release_port(struct nat *n, uint32_t bi)
@@ -272,14 +274,12 @@ void
 tbl_bind_link(struct nat *n, uint32_t bi)
 {
     struct bind *b = &n->bind[bi];
-    uint32_t *head = &n->bidx_in[nat_hash5(n, b->proto, b->in_addr,
-                                           b->in_port, b->rem_addr,
-                                           b->rem_port) &
+    uint32_t *head = &n->bidx_in[nat_hash5(n, b->proto, b->in_addr, b->in_port,
+                                           b->rem_addr, b->rem_port) &
                                  n->bmask];
     b->hnext_in = *head;
     *head = bi;
-    head = &n->bidx_out[nat_hash5(n, b->proto, b->ext_addr, b->ext_port, 0,
-                                  0) &
+    head = &n->bidx_out[nat_hash5(n, b->proto, b->ext_addr, b->ext_port, 0, 0) &
                         n->bmask];
     b->hnext_out = *head;
     *head = bi;
@@ -321,8 +321,8 @@ bind_end(struct nat *n, uint32_t bi, enum nat_end_cause cause, int hold)
     n->host[b->host].nbind--;
     tbl_host_put(n, b->host);
     n->st.bindings_ended++;
-    tbl_event(n, NAT_EV_BINDING_DELETE, cause, NAT_R_NONE, b->proto,
-              b->in_addr, b->in_port, b->ext_addr, b->ext_port, 0, 0);
+    tbl_event(n, NAT_EV_BINDING_DELETE, cause, NAT_R_NONE, b->proto, b->in_addr,
+              b->in_port, b->ext_addr, b->ext_port, 0, 0);
     if (hold && n->cfg.port_hold_ms > 0 && !(b->flags & BF_FORWARD)) {
         b->flags |= BF_HELD;
         b->held_since = n->now32;
@@ -342,7 +342,8 @@ tbl_bind_has_remote_addr(const struct nat *n, uint32_t bi, uint32_t rem_addr)
     return 0;
 }
 
-/* ---- sessions ------------------------------------------------------------- */
+/* ---- sessions -------------------------------------------------------------
+ */
 
 uint32_t
 tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
@@ -367,8 +368,8 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     s->bind = bi;
     s->last = n->now32;
 
-    uint32_t *head = &n->sidx_in[nat_hash5(n, s->proto, s->in_addr,
-                                           s->in_port, rem_addr, rem_port) &
+    uint32_t *head = &n->sidx_in[nat_hash5(n, s->proto, s->in_addr, s->in_port,
+                                           rem_addr, rem_port) &
                                  n->smask];
     s->hnext_in = *head;
     *head = i;
@@ -453,9 +454,8 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
     n->nsess--;
     n->nsess_proto[proto_idx(s->proto)]--;
     n->st.sessions_ended++;
-    tbl_event(n, NAT_EV_SESSION_DELETE, cause, NAT_R_NONE, s->proto,
-              s->in_addr, s->in_port, s->ext_addr, s->ext_port, s->rem_addr,
-              s->rem_port);
+    tbl_event(n, NAT_EV_SESSION_DELETE, cause, NAT_R_NONE, s->proto, s->in_addr,
+              s->in_port, s->ext_addr, s->ext_port, s->rem_addr, s->rem_port);
 
     s->tclass = TC_FREE;
     s->gen++;

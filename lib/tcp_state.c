@@ -62,4 +62,3 @@ nat_tcp_track(struct sess *s, uint8_t fl, int out)
     }
     return tcp_class(s->state);
 }
-

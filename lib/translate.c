@@ -27,14 +27,15 @@ drop(enum nat_reason why)
     return r;
 }
 
-/* ---- checksum rewrites ------------------------------------------------------ */
+/* ---- checksum rewrites ------------------------------------------------------
+ */
 
 /* RFC 1624 eqn. 3 over an address and a port change in one fold. */
 static inline uint16_t
 csum_fix(uint16_t c, uint32_t oa, uint32_t na, uint16_t op, uint16_t np)
 {
     uint64_t s = (uint16_t)~c;
-    s += (uint16_t)~(oa >> 16);
+    s += (uint16_t) ~(oa >> 16);
     s += (uint16_t)~oa;
     s += na >> 16;
     s += na & 0xffff;
@@ -79,8 +80,7 @@ rw_l4(uint8_t *l4, size_t avail, uint8_t proto, int dst, uint32_t oa,
         st16(l4 + 2 * dst, np);
         uint16_t c = ld16(l4 + 6);
         if (c != 0) /* RFC 768: zero means none, and stays zero */
-            st16(l4 + 6,
-                 nat_csum_udp_final(csum_fix(c, oa, na, op, np)));
+            st16(l4 + 6, nat_csum_udp_final(csum_fix(c, oa, na, op, np)));
         break;
     }
     case NAT_PROTO_ICMP: {
@@ -121,8 +121,8 @@ class_of(uint8_t proto)
 }
 
 /* Refresh a session used by a packet going @out (1) or in (0). RFC 7857
- * "outbound mapping refresh and error packets": an outbound RST (an answer to inbound traffic) changes the
- * state but does not refresh the mapping. */
+ * "outbound mapping refresh and error packets": an outbound RST (an answer to
+ * inbound traffic) changes the state but does not refresh the mapping. */
 static void
 sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)
 {
@@ -142,7 +142,8 @@ rem_port_key(const struct nat_pkt *p, uint16_t port)
     return p->kind == NAT_PK_ICMP_QUERY ? 0 : port;
 }
 
-/* ---- session creation -------------------------------------------------------- */
+/* ---- session creation
+ * -------------------------------------------------------- */
 
 /* RFC 6888 REQ-11: drop, report, and never evict a live session. An
  * outbound packet's inside endpoint is its source; an inbound one's is the
@@ -167,8 +168,8 @@ exhausted_in(struct nat *n, const struct nat_pkt *p, enum nat_reason why,
 
 /* A new binding for the inside endpoint of @p on host @hi. */
 static enum nat_reason
-bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi,
-            uint32_t krem, uint16_t kport, uint32_t *out)
+bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi, uint32_t krem,
+            uint16_t kport, uint32_t *out)
 {
     struct host *h = &n->host[hi];
     uint32_t pool;
@@ -274,7 +275,8 @@ create_out(struct nat *n, const struct nat_pkt *p, uint32_t *si_out)
     return verdict(NAT_OUT);
 }
 
-/* ---- ICMP errors (RFC 5508) --------------------------------------------------- */
+/* ---- ICMP errors (RFC 5508)
+ * --------------------------------------------------- */
 
 /*
  * Rewrite an ICMP error: the outer address @outer_dst (0 src, 1 dst) becomes
@@ -337,8 +339,8 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->sport;
     uint32_t osrc = p->src, oin_addr = in->dst;
     uint16_t oin_port = in->dport;
-    uint32_t si = tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src,
-                                   rport);
+    uint32_t si =
+        tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src, rport);
     if (si != NIL) {
         /* RFC 5508 REQ-6: errors never refresh or change a session. */
         const struct sess *s = &n->sess[si];
@@ -367,8 +369,8 @@ icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
     const struct nat_pkt_inner *in = &p->in;
     uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->dport;
-    uint32_t si = tbl_sess_find_out(n, in->proto, in->src, in->sport, in->dst,
-                                    rport);
+    uint32_t si =
+        tbl_sess_find_out(n, in->proto, in->src, in->sport, in->dst, rport);
     if (si != NIL && p->dst == in->src) {
         const struct sess *s = &n->sess[si];
         rw_icmp_error(b, p, 1, s->in_addr, 0, s->in_addr, s->in_port);
@@ -380,11 +382,11 @@ icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
         return verdict(NAT_IN);
     }
     /* RFC 5508 REQ-4: no matching session, drop. */
-    return is_ours(n, p->dst) ? drop(NAT_R_ICMP_NO_SESSION)
-                              : verdict(NAT_PASS);
+    return is_ours(n, p->dst) ? drop(NAT_R_ICMP_NO_SESSION) : verdict(NAT_PASS);
 }
 
-/* ---- inbound ------------------------------------------------------------------- */
+/* ---- inbound
+ * ------------------------------------------------------------------- */
 
 /* Filtering (RFC 4787 section 5) for a packet that matches binding @bi but
  * no session. */
@@ -408,8 +410,7 @@ filter_ok(const struct nat *n, uint32_t bi, const struct nat_pkt *p)
  * is checked before anything is created, so a drop leaves no state. */
 static struct nat_result
 create_forward_in(struct nat *n, const struct nat_pkt *p,
-                  const struct nat_forward *fw, uint32_t pool,
-                  uint32_t *bi_out)
+                  const struct nat_forward *fw, uint32_t pool, uint32_t *bi_out)
 {
     uint32_t in_addr = fw->in_addr;
     uint16_t in_port = (uint16_t)(fw->in_port + (p->dport - fw->ext_port));
@@ -455,16 +456,15 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
         }
         if (!is_ours(n, p->dst))
             return verdict(NAT_PASS);
-        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE
-                                               : NAT_R_PROTO);
+        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE : NAT_R_PROTO);
     }
     default:
         break;
     }
 
     uint16_t rport = rem_port_key(p, p->sport);
-    uint32_t si = tbl_sess_find_out(n, p->proto, p->dst, p->dport, p->src,
-                                    rport);
+    uint32_t si =
+        tbl_sess_find_out(n, p->proto, p->dst, p->dport, p->src, rport);
     /* Inbound ICMP queries match only as replies. */
     if (si != NIL && p->kind == NAT_PK_ICMP_QUERY &&
         nat_icmp_query_is_request(p->icmp_type))
@@ -521,7 +521,8 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
     return verdict(NAT_IN);
 }
 
-/* ---- outbound ------------------------------------------------------------------ */
+/* ---- outbound
+ * ------------------------------------------------------------------ */
 
 static struct nat_result
 nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
@@ -541,8 +542,7 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
         }
         if (!rules_is_inside(n, p->src))
             return verdict(NAT_PASS);
-        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE
-                                               : NAT_R_PROTO);
+        return drop(p->proto == NAT_PROTO_ICMP ? NAT_R_ICMP_TYPE : NAT_R_PROTO);
     }
     default:
         break;
@@ -551,8 +551,8 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     uint16_t rport = rem_port_key(p, p->dport);
     uint32_t osrc = p->src;
     uint16_t osport = p->sport;
-    uint32_t si = tbl_sess_find_in(n, p->proto, p->src, p->sport, p->dst,
-                                   rport);
+    uint32_t si =
+        tbl_sess_find_in(n, p->proto, p->src, p->sport, p->dst, rport);
     if (si != NIL) {
         sess_use(n, si, p, 1);
     } else {
@@ -587,12 +587,15 @@ hairpin:
     return verdict(NAT_OUT);
 }
 
-/* ---- fast path ----------------------------------------------------------------
- * The common packet: IPv4 without options, not fragmented, TCP or UDP, of an
- * existing session, no exclusions configured. The checks accept a strict
- * subset of what nat_pkt_parse() accepts; anything else, and any packet the
- * fast path is not sure about, goes the full way before anything changed.
- * It is split in two so the burst API can prefetch between the halves. */
+/* ---- fast path
+ * ---------------------------------------------------------------- The common
+ * packet: IPv4 without options, not fragmented, TCP or UDP, of an existing
+ * session, no exclusions configured. The checks accept a strict subset of what
+ * nat_pkt_parse() accepts; anything else, and any packet the fast path is not
+ * sure about, goes the full way before anything changed. It is split in two so
+ * the burst API can prefetch between the halves. */
+
+enum { FAST_NO = 0, FAST_OK, FAST_BADARGS };
 
 struct fast {
     uint32_t src, dst;
@@ -605,7 +608,7 @@ static inline void
 fast_classify(const struct nat *n, enum nat_dir dir, const uint8_t *b,
               size_t len, struct fast *f)
 {
-    f->ok = 0;
+    f->ok = FAST_NO;
     if (len < 28 || b[0] != 0x45 || n->nexclude != 0)
         return;
     uint16_t tot = ld16(b + 2);
@@ -642,7 +645,29 @@ fast_classify(const struct nat *n, enum nat_dir dir, const uint8_t *b,
                   ? nat_hash5(n, f->proto, f->src, f->sport, f->dst, f->dport)
                   : nat_hash5(n, f->proto, f->dst, f->dport, f->src, f->sport);
     f->head &= n->smask;
-    f->ok = 1;
+    f->ok = FAST_OK;
+}
+
+/*
+ * Unsolicited inbound traffic to a port that no binding or forward holds
+ * (its occupancy bit is clear) is dropped without touching the session
+ * table: a flood of it costs a bitmap test per packet. The verdict is the
+ * full path's for such a packet (nat_in(): no binding, no forward). Asked
+ * just before the packet is processed, so that in a burst the packets
+ * before it have had their effect.
+ */
+static inline int
+fast_unbound(const struct nat *n, enum nat_dir dir, const struct fast *f,
+             struct nat_result *r)
+{
+    if (dir != NAT_DIR_IN)
+        return 0;
+    uint32_t pi = rules_pool_find(n, f->dst);
+    if (pi == NIL || port_is_set(n, pi, f->proto, f->dport))
+        return 0;
+    int syn = f->proto == NAT_PROTO_TCP && (f->flags & NAT_TH_SYN);
+    *r = drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
+    return 1;
 }
 
 static inline uint32_t
@@ -687,7 +712,7 @@ fast_rewrite(uint8_t *b, uint8_t proto, int dst, uint32_t oa, uint32_t na,
              uint16_t op, uint16_t np)
 {
     uint8_t *l4 = b + 20;
-    uint32_t da = (uint32_t)(uint16_t)~(oa >> 16) + (uint16_t)~oa +
+    uint32_t da = (uint32_t)(uint16_t) ~(oa >> 16) + (uint16_t)~oa +
                   (na >> 16) + (na & 0xffff);
     uint32_t dl = da + (uint16_t)~op + np;
     st32(b + 12 + 4 * dst, na);
@@ -724,14 +749,14 @@ fast_finish(struct nat *n, enum nat_dir dir, uint8_t *b, const struct fast *f,
         fast_rewrite(b, f->proto, 0, f->src, s->ext_addr, f->sport,
                      s->ext_port);
     else
-        fast_rewrite(b, f->proto, 1, f->dst, s->in_addr, f->dport,
-                     s->in_port);
+        fast_rewrite(b, f->proto, 1, f->dst, s->in_addr, f->dport, s->in_port);
     r->verdict = out ? NAT_OUT : NAT_IN;
     r->reason = NAT_R_NONE;
     return 1;
 }
 
-/* ---- entry points --------------------------------------------------------------- */
+/* ---- entry points
+ * --------------------------------------------------------------- */
 
 static struct nat_result
 count(struct nat *n, struct nat_result r)
@@ -775,8 +800,8 @@ translate_full(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t len)
         return frag_nonfirst(n, dir, buf, len, &p);
 
     uint32_t osrc = p.src, odst = p.dst;
-    struct nat_result r = dir == NAT_DIR_OUT ? nat_out(n, buf, &p)
-                                             : nat_in(n, buf, &p);
+    struct nat_result r =
+        dir == NAT_DIR_OUT ? nat_out(n, buf, &p) : nat_in(n, buf, &p);
     if (p.mf)
         frag_first_done(n, dir, osrc, odst, buf, &p, r);
     return r;
@@ -813,7 +838,8 @@ nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
 
     struct fast f;
     fast_classify(n, dir, buf, *len, &f);
-    if (f.ok && fast_finish(n, dir, buf, &f, &r))
+    if (f.ok == FAST_OK &&
+        (fast_unbound(n, dir, &f, &r) || fast_finish(n, dir, buf, &f, &r)))
         return count(n, r);
     return count(n, translate_full(n, dir, buf, *len));
 }
@@ -839,20 +865,18 @@ nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
         size_t m = cnt - base < GROUP ? cnt - base : GROUP;
         struct nat_pkt_io *io = pkts + base;
         for (size_t i = 0; i < m; i++) {
-            f[i].ok = 0;
-            if (args_ok(io[i].dir, io[i].buf, io[i].len, io[i].cap,
-                        &io[i].res))
+            if (args_ok(io[i].dir, io[i].buf, io[i].len, io[i].cap, &io[i].res))
                 fast_classify(n, io[i].dir, io[i].buf, io[i].len, &f[i]);
             else
-                f[i].ok = 2; /* bad arguments: res already set */
-            if (f[i].ok == 1) {
+                f[i].ok = FAST_BADARGS; /* res already set */
+            if (f[i].ok == FAST_OK) {
                 const uint32_t *idx =
                     io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
                 __builtin_prefetch(&idx[f[i].head]);
             }
         }
         for (size_t i = 0; i < m; i++) {
-            if (f[i].ok != 1)
+            if (f[i].ok != FAST_OK)
                 continue;
             const uint32_t *idx =
                 io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
@@ -861,14 +885,14 @@ nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
                 __builtin_prefetch(&n->sess[si]);
         }
         for (size_t i = 0; i < m; i++) {
-            if (f[i].ok == 2) {
+            if (f[i].ok == FAST_BADARGS) {
                 count(n, io[i].res);
                 continue;
             }
-            if (!(f[i].ok == 1 &&
-                  fast_finish(n, io[i].dir, io[i].buf, &f[i], &io[i].res)))
-                io[i].res =
-                    translate_full(n, io[i].dir, io[i].buf, io[i].len);
+            if (!(f[i].ok == FAST_OK &&
+                  (fast_unbound(n, io[i].dir, &f[i], &io[i].res) ||
+                   fast_finish(n, io[i].dir, io[i].buf, &f[i], &io[i].res))))
+                io[i].res = translate_full(n, io[i].dir, io[i].buf, io[i].len);
             count(n, io[i].res);
             kept += io[i].res.verdict != NAT_DROP;
         }

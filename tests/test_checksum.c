@@ -77,9 +77,9 @@ START_TEST(pseudo_header_ipv4)
     ph[8] = 0;
     ph[9] = 17;
     st16(ph + 10, 12);
-    ck_assert_uint_eq(nat_csum_fold(nat_csum_pseudo4(0xc0000201, 0xc6336402,
-                                                     17, 12)),
-                      (uint16_t)~naive_csum(ph, sizeof(ph)));
+    ck_assert_uint_eq(
+        nat_csum_fold(nat_csum_pseudo4(0xc0000201, 0xc6336402, 17, 12)),
+        (uint16_t)~naive_csum(ph, sizeof(ph)));
 }
 END_TEST
 
@@ -187,9 +187,8 @@ START_TEST(rfc768_udp_computed_zero_sent_as_ffff)
     int seen = 0;
     for (uint32_t to = 0; to <= 0xffff && !seen; to++) {
         if (nat_csum_update16(0x1234, 0x0001, (uint16_t)to) == 0) {
-            ck_assert_uint_eq(nat_csum_udp_update16(0x1234, 0x0001,
-                                                    (uint16_t)to),
-                              0xffff);
+            ck_assert_uint_eq(
+                nat_csum_udp_update16(0x1234, 0x0001, (uint16_t)to), 0xffff);
             seen = 1;
         }
     }
@@ -233,10 +232,10 @@ START_TEST(scapy_vectors_match)
         uint8_t *l4 = pkt + ihl;
         size_t at = proto == 6 ? 16 : proto == 17 ? 6 : 2;
         st16(l4 + at, 0);
-        uint32_t s = proto == 1 ? 0
-                                : nat_csum_pseudo4(ld32(pkt + 12),
-                                                   ld32(pkt + 16), proto,
-                                                   (uint16_t)l4len);
+        uint32_t s = proto == 1
+                         ? 0
+                         : nat_csum_pseudo4(ld32(pkt + 12), ld32(pkt + 16),
+                                            proto, (uint16_t)l4len);
         uint16_t got = nat_csum_finish(nat_csum_add(s, l4, l4len));
         if (proto == 17)
             got = nat_csum_udp_final(got);

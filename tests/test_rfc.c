@@ -53,7 +53,8 @@ cfg_default(void)
     return c;
 }
 
-/* ---- RFC 4787 (UDP) ------------------------------------------------------- */
+/* ---- RFC 4787 (UDP) -------------------------------------------------------
+ */
 
 /* REQ-1: endpoint-independent mapping: same external endpoint whatever the
  * destination. */
@@ -120,10 +121,9 @@ START_TEST(rfc4787_req2_paired_pooling)
             udp_out(n, host, (uint16_t)(2000 + p), T_R2, 80, h);
             ck_assert_uint_eq(t_src(pkt), ext);
         }
-        ck_assert_int_eq(tcp_send(n, NAT_DIR_OUT, host, 3000, T_R1, 80,
-                                  0x02, h)
-                             .verdict,
-                         NAT_OUT);
+        ck_assert_int_eq(
+            tcp_send(n, NAT_DIR_OUT, host, 3000, T_R1, 80, 0x02, h).verdict,
+            NAT_OUT);
         ck_assert_uint_eq(t_src(pkt), ext);
     }
     nat_destroy(n);
@@ -187,9 +187,8 @@ START_TEST(rfc4787_req5_udp_mapping_timeout)
     struct nat *n = t_nat(NULL);
     uint16_t e = udp_out(n, T_H1, 5000, T_R1, 53, 10 * S);
     nat_expire(n, 10 * S + 300 * S - 1, 100);
-    ck_assert_int_eq(udp_in(n, T_R1, 53, T_PUB, e, 10 * S + 300 * S - 1)
-                         .verdict,
-                     NAT_IN);
+    ck_assert_int_eq(
+        udp_in(n, T_R1, 53, T_PUB, e, 10 * S + 300 * S - 1).verdict, NAT_IN);
     /* That inbound refreshed it (REQ-6 MAY); idle 300 s from there. */
     uint64_t t = 10 * S + 300 * S - 1 + 300 * S;
     nat_expire(n, t, 100);
@@ -278,16 +277,14 @@ START_TEST(rfc4787_req9_hairpin_udp)
     uint16_t e2 = udp_out(n, T_H2, 6000, T_R1, 3478, 0);
     uint16_t e1 = udp_out(n, T_H1, 5000, T_R1, 3478, 0);
     size_t len = t_udp(pkt, T_H1, 5000, T_PUB, e2, 16);
-    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict,
-                     NAT_HAIRPIN);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_HAIRPIN);
     ck_assert_uint_eq(t_src(pkt), T_PUB);
     ck_assert_uint_eq(t_sport(pkt), e1);
     ck_assert_uint_eq(t_dst(pkt), T_H2);
     ck_assert_uint_eq(t_dport(pkt), 6000);
     /* And the reply hairpins back to H1 from H2's external endpoint. */
     len = t_udp(pkt, T_H2, 6000, T_PUB, e1, 16);
-    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 2).verdict,
-                     NAT_HAIRPIN);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 2).verdict, NAT_HAIRPIN);
     ck_assert_uint_eq(t_src(pkt), T_PUB);
     ck_assert_uint_eq(t_sport(pkt), e2);
     ck_assert_uint_eq(t_dst(pkt), T_H1);
@@ -340,7 +337,8 @@ START_TEST(rfc4787_req12_icmp_error_keeps_mapping)
 }
 END_TEST
 
-/* ---- RFC 5382 (TCP) -------------------------------------------------------- */
+/* ---- RFC 5382 (TCP) --------------------------------------------------------
+ */
 
 static uint16_t
 tcp_open(struct nat *n, uint32_t h, uint16_t hp, uint32_t r, uint16_t rp,
@@ -381,19 +379,17 @@ END_TEST
 START_TEST(rfc5382_req2_simultaneous_open)
 {
     struct nat *n = t_nat(NULL);
-    ck_assert_int_eq(tcp_send(n, NAT_DIR_OUT, T_H1, 40000, T_R1, 50000, 0x02,
-                              0)
-                         .verdict,
-                     NAT_OUT);
+    ck_assert_int_eq(
+        tcp_send(n, NAT_DIR_OUT, T_H1, 40000, T_R1, 50000, 0x02, 0).verdict,
+        NAT_OUT);
     uint16_t e = t_sport(pkt);
     ck_assert_int_eq(
         tcp_send(n, NAT_DIR_IN, T_R1, 50000, T_PUB, e, 0x02, 1).verdict,
         NAT_IN);
     ck_assert_uint_eq(t_dst(pkt), T_H1);
-    ck_assert_int_eq(tcp_send(n, NAT_DIR_OUT, T_H1, 40000, T_R1, 50000, 0x12,
-                              2)
-                         .verdict,
-                     NAT_OUT);
+    ck_assert_int_eq(
+        tcp_send(n, NAT_DIR_OUT, T_H1, 40000, T_R1, 50000, 0x12, 2).verdict,
+        NAT_OUT);
     ck_assert_int_eq(
         tcp_send(n, NAT_DIR_IN, T_R1, 50000, T_PUB, e, 0x12, 3).verdict,
         NAT_IN);
@@ -412,8 +408,7 @@ START_TEST(rfc5382_req3_tcp_filtering_eif)
     struct nat *n = t_nat(&c);
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
     ck_assert_int_eq(
-        tcp_send(n, NAT_DIR_IN, T_R2, 6000, T_PUB, e, 0x02, 1).verdict,
-        NAT_IN);
+        tcp_send(n, NAT_DIR_IN, T_R2, 6000, T_PUB, e, 0x02, 1).verdict, NAT_IN);
     ck_assert_uint_eq(t_dst(pkt), T_H1);
     ck_assert_uint_eq(t_dport(pkt), 40000);
     ck_assert_int_eq(tcp_state(n, T_H1, 40000, T_R2, 6000), NAT_TCP_SYN_IN);
@@ -446,9 +441,8 @@ START_TEST(rfc5382_req5_established_idle_timeout)
     uint16_t e = tcp_open(n, T_H1, 40000, T_R1, 80, 0);
     uint64_t t = 7440 * S - 1;
     nat_expire(n, t, 100);
-    ck_assert_int_eq(tcp_send(n, NAT_DIR_IN, T_R1, 80, T_PUB, e, 0x10, t)
-                         .verdict,
-                     NAT_IN);
+    ck_assert_int_eq(
+        tcp_send(n, NAT_DIR_IN, T_R1, 80, T_PUB, e, 0x10, t).verdict, NAT_IN);
     t += 7440 * S;
     nat_expire(n, t, 100);
     ck_assert_uint_eq(nat_session_count(n, 6), 0);
@@ -538,7 +532,8 @@ START_TEST(rfc5382_req10_icmp_does_not_end_session)
 }
 END_TEST
 
-/* ---- RFC 7857 ---------------------------------------------------------------- */
+/* ---- RFC 7857
+ * ---------------------------------------------------------------- */
 
 /* RFC 7857 "TCP RST": RST moves the session to the transitory timer, not
  * deletion. */
@@ -602,8 +597,7 @@ START_TEST(rfc7857_app_across_protocols)
         tcp_send(n, NAT_DIR_OUT, host, 1000, T_R1, 80, 0x02, 0);
         ck_assert_uint_eq(t_src(pkt), ext);
         size_t len = t_icmp_echo(pkt, host, T_R1, 8, 77, 1, 8);
-        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
-                         NAT_OUT);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_OUT);
         ck_assert_uint_eq(t_src(pkt), ext);
     }
     nat_destroy(n);
@@ -665,9 +659,8 @@ START_TEST(rfc7857_icmp_query_mapping_timeout)
      * ends at 60 s; H1's, refreshed at 1 ms by the reply, lives on. */
     nat_expire(n, 60 * S, 100);
     ck_assert_uint_eq(nat_session_count(n, 1), 1);
-    ck_assert_int_eq(nat_session_lookup(n, NAT_DIR_OUT, 1, T_H1, 77, T_R1, 0,
-                                        NULL),
-                     0);
+    ck_assert_int_eq(
+        nat_session_lookup(n, NAT_DIR_OUT, 1, T_H1, 77, T_R1, 0, NULL), 0);
     nat_expire(n, 60 * S + 1, 100);
     ck_assert_uint_eq(nat_session_count(n, 1), 0);
     nat_destroy(n);
@@ -682,14 +675,12 @@ START_TEST(rfc7857_hairpin_icmp)
     struct nat *n = t_nat(NULL);
     ck_assert_int_eq(nat_one_to_one_add(n, T_H2, IP4(203, 0, 113, 50)), 0);
     size_t len = t_icmp_echo(pkt, T_H1, IP4(203, 0, 113, 50), 8, 99, 1, 8);
-    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
-                     NAT_HAIRPIN);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_HAIRPIN);
     ck_assert_uint_eq(t_src(pkt), T_PUB);
     ck_assert_uint_eq(t_dst(pkt), T_H2);
     uint16_t id = t_sport(pkt);
     len = t_icmp_echo(pkt, T_H2, T_PUB, 0, id, 1, 8);
-    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict,
-                     NAT_HAIRPIN);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_HAIRPIN);
     ck_assert_uint_eq(t_src(pkt), IP4(203, 0, 113, 50));
     ck_assert_uint_eq(t_dst(pkt), T_H1);
     ck_assert_uint_eq(t_sport(pkt), 99);
@@ -697,7 +688,8 @@ START_TEST(rfc7857_hairpin_icmp)
 }
 END_TEST
 
-/* ---- RFC 6888 (CGN) ------------------------------------------------------------- */
+/* ---- RFC 6888 (CGN)
+ * ------------------------------------------------------------- */
 
 /* REQ-2: paired pooling is the default. */
 START_TEST(rfc6888_req2_paired_default)
@@ -849,15 +841,19 @@ START_TEST(rfc6888_req11_exhaustion_no_eviction)
 }
 END_TEST
 
-/* ---- forwards and basic NAT ------------------------------------------------- */
+/* ---- forwards and basic NAT -------------------------------------------------
+ */
 
 /* RFC 4787 REQ-8 with static forwarding: a forward admits any remote and
  * the server answers from the forwarded port. */
 START_TEST(rfc4787_port_forward_reachable)
 {
     struct nat *n = t_nat(NULL);
-    struct nat_forward fw = {.proto = 6, .ext_addr = T_PUB, .ext_port = 8080,
-                             .in_addr = T_H2, .in_port = 80};
+    struct nat_forward fw = {.proto = 6,
+                             .ext_addr = T_PUB,
+                             .ext_port = 8080,
+                             .in_addr = T_H2,
+                             .in_port = 80};
     ck_assert_int_eq(nat_forward_add(n, &fw), 0);
     ck_assert_int_eq(
         tcp_send(n, NAT_DIR_IN, T_R1, 5555, T_PUB, 8080, 0x02, 0).verdict,
@@ -894,8 +890,8 @@ START_TEST(rfc3022_one_to_one)
 }
 END_TEST
 
-
-/* ---- RFC 5508 (ICMP), RFC 4787 REQ-13/14 ------------------------------------ */
+/* ---- RFC 5508 (ICMP), RFC 4787 REQ-13/14 ------------------------------------
+ */
 
 static size_t
 unhex(const char *h, uint8_t *out, size_t cap)
@@ -935,8 +931,7 @@ START_TEST(rfc5508_scapy_translation_vectors)
         if (strcmp(dir, "collect") == 0) {
             size_t wl = unhex(ohex, want, sizeof(want)), gl = 0;
             struct nat_result r;
-            ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r),
-                             1);
+            ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
             ck_assert_int_eq(r.verdict, NAT_OUT);
             ck_assert_uint_eq(gl, wl);
             ck_assert_msg(memcmp(got, want, wl) == 0, "%s: collected bytes",
@@ -946,9 +941,9 @@ START_TEST(rfc5508_scapy_translation_vectors)
         size_t il = unhex(ihex, in, sizeof(in));
         memcpy(got, in, il);
         size_t gl = il;
-        struct nat_result r = nat_translate(
-            n, strcmp(dir, "out") == 0 ? NAT_DIR_OUT : NAT_DIR_IN, got, &gl,
-            sizeof(got), 1000);
+        struct nat_result r =
+            nat_translate(n, strcmp(dir, "out") == 0 ? NAT_DIR_OUT : NAT_DIR_IN,
+                          got, &gl, sizeof(got), 1000);
         if (strcmp(ohex, "DROP") == 0) {
             ck_assert_msg(r.verdict == NAT_DROP, "%s: expected a drop", name);
             ck_assert_msg(memcmp(got, in, il) == 0, "%s: drop changed bytes",
@@ -966,8 +961,8 @@ START_TEST(rfc5508_scapy_translation_vectors)
         ck_assert_uint_eq(gl, wl);
         for (size_t i = 0; i < wl; i++)
             ck_assert_msg(got[i] == want[i],
-                          "%s %s: byte %zu is %02x, scapy says %02x", name,
-                          dir, i, got[i], want[i]);
+                          "%s %s: byte %zu is %02x, scapy says %02x", name, dir,
+                          i, got[i], want[i]);
     }
     fclose(f);
     nat_destroy(n);
@@ -981,8 +976,7 @@ START_TEST(rfc5508_req1_icmp_query_permitted)
     struct nat *n = t_nat(NULL);
     for (uint8_t t = 8; t <= 13; t += 5) { /* echo, timestamp */
         size_t len = t_icmp_echo(pkt, T_H1, T_R1, t, 300, 1, 12);
-        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
-                         NAT_OUT);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_OUT);
         uint16_t id = t_sport(pkt);
         len = t_icmp_echo(pkt, T_R1, T_PUB, (uint8_t)(t == 8 ? 0 : 14), id, 1,
                           12);
@@ -1104,8 +1098,7 @@ START_TEST(rfc5508_req7_hairpin_error)
     struct nat *n = t_nat(&c);
     uint16_t e2 = udp_out(n, T_H2, 6000, T_R1, 3478, 0);
     size_t len = t_udp(pkt, T_H1, 5000, T_PUB, e2, 16);
-    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict,
-                     NAT_HAIRPIN);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_HAIRPIN);
     uint16_t e1 = t_sport(pkt);
     uint8_t orig[128];
     memcpy(orig, pkt, len); /* as H2 received it */
@@ -1166,34 +1159,32 @@ START_TEST(rfc5508_req10_icmp_generation_rules)
     struct nat *n = t_nat(&c);
     uint8_t err[1500];
     size_t len = error_about_udp(pkt, 5000, 28);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     NAT_EINVAL);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, IP4(224, 0, 0, 9), 520, 8);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     NAT_EINVAL);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
     st16(pkt + 6, 0x00b9); /* offset 1480: a non-first fragment */
     t_fix_ip_csum(pkt);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     NAT_EINVAL);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
     ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, 100, 0),
                      NAT_ENOSPC);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     576);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     576);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 0),
-                     NAT_ELIMIT);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                    sizeof(err), 1000),
-                     576);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        NAT_ELIMIT);
+    ck_assert_int_eq(
+        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 1000),
+        576);
     nat_destroy(n);
 }
 END_TEST
@@ -1264,8 +1255,7 @@ START_TEST(rfc4787_req14_fragments_in_order)
     struct nat *n = t_nat(NULL);
     for (int i = 0; i < 3; i++) {
         size_t len = frag_of(pkt, T_H1, T_R1, 99, i);
-        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict,
-                         NAT_OUT);
+        ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 0).verdict, NAT_OUT);
         ck_assert_uint_eq(t_src(pkt), T_PUB);
     }
     for (int i = 0; i < 3; i++) {

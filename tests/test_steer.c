@@ -29,8 +29,7 @@ START_TEST(steer_init_rejects_bad_arguments)
     ck_assert_int_eq(nat_steer_init(&st, 0, 1024, 65535, secret), NAT_EINVAL);
     ck_assert_int_eq(nat_steer_init(&st, 2, 0, 65535, secret), NAT_ERANGE);
     ck_assert_int_eq(nat_steer_init(&st, 2, 2000, 1000, secret), NAT_ERANGE);
-    ck_assert_int_eq(nat_steer_init(&st, 1000, 1024, 2000, secret),
-                     NAT_ERANGE);
+    ck_assert_int_eq(nat_steer_init(&st, 1000, 1024, 2000, secret), NAT_ERANGE);
     ck_assert_int_eq(nat_steer_init(&st, 2, 1024, 65535, secret), 0);
     struct nat_config c;
     nat_config_init(&c);

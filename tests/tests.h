@@ -16,13 +16,13 @@ Suite *steer_suite(void);
 Suite *adversarial_suite(void);
 
 /* ---- engine helpers (tests/util.c) ---- */
-#define T_PUB IP4(203, 0, 113, 1)   /* the NAT's external address */
-#define T_PUB2 IP4(203, 0, 113, 2)  /* a second pool address */
-#define T_H1 IP4(10, 0, 0, 2)       /* inside hosts */
-#define T_H2 IP4(10, 0, 0, 3)
-#define T_R1 IP4(198, 51, 100, 10)  /* remote hosts */
-#define T_R2 IP4(198, 51, 100, 20)
-#define T_RTR IP4(203, 0, 113, 254) /* a router on the outside path */
+#define T_PUB  IP4(203, 0, 113, 1) /* the NAT's external address */
+#define T_PUB2 IP4(203, 0, 113, 2) /* a second pool address */
+#define T_H1   IP4(10, 0, 0, 2)    /* inside hosts */
+#define T_H2   IP4(10, 0, 0, 3)
+#define T_R1   IP4(198, 51, 100, 10) /* remote hosts */
+#define T_R2   IP4(198, 51, 100, 20)
+#define T_RTR  IP4(203, 0, 113, 254) /* a router on the outside path */
 
 /* A NAT with @cfg (NULL: defaults) plus pool T_PUB and inside 10.0.0.0/24. */
 struct nat *t_nat(const struct nat_config *cfg);

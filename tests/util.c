@@ -48,8 +48,7 @@ ref_pseudo(const uint8_t *ip, uint8_t proto, size_t l4len)
 }
 
 static void
-ip_header(uint8_t *b, uint32_t src, uint32_t dst, uint8_t proto,
-          size_t l4len)
+ip_header(uint8_t *b, uint32_t src, uint32_t dst, uint8_t proto, size_t l4len)
 {
     memset(b, 0, 20);
     b[0] = 0x45;
@@ -132,8 +131,8 @@ t_icmp_echo(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
 }
 
 size_t
-t_icmp_error(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type,
-             uint8_t code, const uint8_t *orig, size_t orig_len, size_t quote)
+t_icmp_error(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint8_t code,
+             const uint8_t *orig, size_t orig_len, size_t quote)
 {
     if (quote > orig_len)
         quote = orig_len;
@@ -238,8 +237,7 @@ t_xlate(struct nat *nat, enum nat_dir dir, uint8_t *buf, size_t len,
     size_t l = len;
     struct nat_result r = nat_translate(nat, dir, buf, &l, 1500, now_ms);
     ck_assert_uint_eq(l, len);
-    if (r.verdict == NAT_OUT || r.verdict == NAT_IN ||
-        r.verdict == NAT_HAIRPIN)
+    if (r.verdict == NAT_OUT || r.verdict == NAT_IN || r.verdict == NAT_HAIRPIN)
         ck_assert_msg(t_csums_ok(buf, len),
                       "translated packet has a bad checksum");
     if (r.verdict != NAT_DROP)
