@@ -391,16 +391,16 @@ icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 /* Filtering (RFC 4787 section 5) for a packet that matches binding @bi but
  * no session. */
 static int
-filter_ok(const struct nat *n, uint32_t bi, const struct nat_pkt *p)
+filter_ok(const struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
 {
     const struct bind *b = &n->bind[bi];
     if (b->flags & BF_FORWARD)
         return 1; /* a forward admits anyone */
-    switch (n->cfg.filtering[proto_idx(p->proto)]) {
+    switch (n->cfg.filtering[proto_idx(proto)]) {
     case NAT_FILTER_EI:
         return 1;
     case NAT_FILTER_AD:
-        return tbl_bind_has_remote_addr(n, bi, p->src);
+        return tbl_bind_has_remote_addr(n, bi, src);
     default:
         return 0; /* APD: only an exact session, which did not match */
     }
@@ -499,7 +499,7 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
         if (r.verdict == NAT_DROP)
             return r;
     } else {
-        if (!filter_ok(n, bi, p))
+        if (!filter_ok(n, bi, p->proto, p->src))
             return drop(NAT_R_FILTERED);
         if (p->kind == NAT_PK_TCP && !syn)
             return drop(NAT_R_TCP_NOT_SYN);
@@ -734,9 +734,18 @@ fast_finish(struct nat *n, enum nat_dir dir, uint8_t *b, const struct fast *f,
             struct nat_result *r)
 {
     uint32_t si = fast_lookup(n, dir, f);
-    if (si == NIL)
-        return 0;
     int out = dir == NAT_DIR_OUT;
+    if (si == NIL) {
+        /* Inbound with a binding that filtering rejects: the full path's
+         * verdict (nat_in()), without the full parse. */
+        if (out)
+            return 0;
+        uint32_t bi = tbl_bind_find_out(n, f->proto, f->dst, f->dport);
+        if (bi == NIL || filter_ok(n, bi, f->proto, f->src))
+            return 0;
+        *r = drop(NAT_R_FILTERED);
+        return 1;
+    }
     if (out && n->cfg.hairpin && is_ours(n, f->dst))
         return 0; /* hairpin: the full path translates it twice */
     struct sess *s = &n->sess[si];
