@@ -13,6 +13,8 @@
  *                  [--threads 1,2] [--burst 32] [--quick]
  */
 #define _GNU_SOURCE
+#include <sys/mman.h>
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -237,6 +239,8 @@ make_samples(uint32_t n)
 
 struct world {
     struct nat *nat;
+    void *mem;
+    size_t memsize;
     uint32_t n;
     uint32_t *ext_addr; /* per flow, after population */
     uint16_t *ext_port;
@@ -272,9 +276,22 @@ world_create(struct world *w, uint32_t n, const struct nat_config *base)
     c.filtering[NAT_P_TCP] = NAT_FILTER_EI;
     c.frag_held = 4;
     c.frag_entries = 64;
-    int rc = nat_create(&c, &w->nat);
+    /* The instance lives in caller memory (nat_create_in) backed by huge
+     * pages where the kernel offers them: what an embedder with a large
+     * table should do, since every lookup touches random pages. */
+    w->memsize = nat_memsize(&c);
+    w->mem = mmap(NULL, w->memsize, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (w->mem == MAP_FAILED) {
+        fprintf(stderr, "nat-bench: mmap of %zu bytes failed\n", w->memsize);
+        exit(1);
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(w->mem, w->memsize, MADV_HUGEPAGE);
+#endif
+    int rc = nat_create_in(&c, w->mem, w->memsize, &w->nat);
     if (rc)
-        die("nat_create", rc);
+        die("nat_create_in", rc);
     for (uint32_t i = 0; i < c.max_pool; i++)
         if ((rc = nat_pool_add(w->nat, 0xcb007101u + i)) != 0)
             die("nat_pool_add", rc);
@@ -290,6 +307,7 @@ static void
 world_destroy(struct world *w)
 {
     nat_destroy(w->nat);
+    munmap(w->mem, w->memsize);
     free(w->ext_addr);
     free(w->ext_port);
 }
