@@ -40,7 +40,7 @@ static int opt_dist[2] = {1, 1}; /* uniform, zipf */
 static int opt_threads[4] = {1, 2};
 static int opt_nthreads = 2;
 
-/* ---- time and statistics ---------------------------------------------- */
+/* ---- time and statistics ------------------------------------------------- */
 
 static double
 now_s(void)
@@ -96,7 +96,7 @@ report(const char *name, const char *detail, uint32_t size, double value,
     }
 }
 
-/* ---- traffic ----------------------------------------------------------- */
+/* ---- traffic ------------------------------------------------------------- */
 
 /* Flow f: inside 10.0.0.0/8 host f/16 port 20000+f%16, to a remote in
  * 198.51.100.0/24 port 53 (443 for TCP). */
@@ -234,8 +234,7 @@ make_samples(uint32_t n)
     }
 }
 
-/* ---- instance -------------------------------------------------------------
- */
+/* ---- instance ------------------------------------------------------------ */
 
 struct world {
     struct nat *nat;
@@ -350,8 +349,7 @@ populate(struct world *w)
     return w->n / dt;
 }
 
-/* ---- measured loops -------------------------------------------------------
- */
+/* ---- measured loops ------------------------------------------------------ */
 
 enum mode { M_OUT, M_IN, M_UNKNOWN };
 
@@ -552,8 +550,7 @@ bench_size(uint32_t n)
     world_destroy(&w);
 }
 
-/* ---- checksum -------------------------------------------------------------
- */
+/* ---- checksum ------------------------------------------------------------ */
 
 static void
 bench_checksum(void)
@@ -671,7 +668,7 @@ bench_threads(void)
     }
 }
 
-/* ---- options and output ------------------------------------------------- */
+/* ---- options and output -------------------------------------------------- */
 
 static uint32_t
 parse_size(const char *s)

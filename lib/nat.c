@@ -335,8 +335,7 @@ nat_flush(struct nat *n, uint64_t now_ms)
     return tbl_flush(n);
 }
 
-/* ---- sessions -------------------------------------------------------------
- */
+/* ---- sessions ------------------------------------------------------------ */
 
 static void
 sess_info(const struct nat *n, uint32_t i, struct nat_session *o)

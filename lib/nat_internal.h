@@ -228,7 +228,7 @@ nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1, uint16_t p1,
     return (uint32_t)mum(mum(a, b) ^ n->k[2], n->k[3]);
 }
 
-/* ---- table.c ---- */
+/* ---- table.c ------------------------------------------------------------- */
 void tbl_init(struct nat *n);
 void tbl_clock(struct nat *n, uint64_t now_ms);
 uint32_t tbl_bind_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
@@ -254,7 +254,7 @@ void tbl_event(struct nat *n, enum nat_event_type type, enum nat_end_cause c,
                uint16_t in_port, uint32_t ext_addr, uint16_t ext_port,
                uint32_t rem_addr, uint16_t rem_port);
 
-/* ---- ports.c ---- */
+/* ---- ports.c ------------------------------------------------------------- */
 int port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
                uint16_t in_port, uint32_t rem_addr, uint16_t rem_port);
 void port_set(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
@@ -262,7 +262,7 @@ void port_clear(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
 int port_is_set(const struct nat *n, uint32_t pool, uint8_t proto,
                 uint16_t port);
 
-/* ---- rules.c ---- */
+/* ---- rules.c ------------------------------------------------------------- */
 int rules_is_inside(const struct nat *n, uint32_t addr);
 int rules_is_excluded(const struct nat *n, uint32_t addr);
 uint32_t rules_pool_find(const struct nat *n, uint32_t addr);
@@ -278,7 +278,7 @@ uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
 void rules_pool_rehash(struct nat *n);
 void rules_filter_rebuild(struct nat *n);
 
-/* ---- session lookups (inline: the packet path) ---- */
+/* ---- session lookups (inline: the packet path) --------------------------- */
 
 static inline uint32_t
 tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
@@ -312,12 +312,12 @@ tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
     return NIL;
 }
 
-/* ---- tcp_state.c ---- */
+/* ---- tcp_state.c --------------------------------------------------------- */
 /* Advance @s's TCP state for a segment with flags @fl going out (1) or in
  * (0); returns the timeout class of the new state. */
 enum tclass nat_tcp_track(struct sess *s, uint8_t fl, int out);
 
-/* ---- frag.c ---- */
+/* ---- frag.c -------------------------------------------------------------- */
 struct nat_pkt;
 void frag_init(struct nat *n);
 void frag_expire(struct nat *n, size_t budget);

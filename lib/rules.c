@@ -239,8 +239,7 @@ nat_pool_del(struct nat *n, uint32_t addr)
     return 0;
 }
 
-/* ---- forwards --------------------------------------------------------------
- */
+/* ---- forwards ------------------------------------------------------------ */
 
 const struct nat_forward *
 rules_forward_in(const struct nat *n, uint8_t proto, uint32_t ext_addr,
@@ -345,8 +344,7 @@ nat_forward_del(struct nat *n, const struct nat_forward *fw)
     return NAT_ENOENT;
 }
 
-/* ---- 1:1 --------------------------------------------------------------------
- */
+/* ---- 1:1 ----------------------------------------------------------------- */
 
 int
 nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)

@@ -8,7 +8,7 @@
 
 #include "nat_internal.h"
 
-/* ---- lists -------------------------------------------------------------- */
+/* ---- lists --------------------------------------------------------------- */
 
 static void
 sl_unlink(struct nat *n, struct list *l, uint32_t i)
@@ -183,8 +183,7 @@ tbl_bind_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
     return NIL;
 }
 
-/* ---- hosts ----------------------------------------------------------------
- */
+/* ---- hosts --------------------------------------------------------------- */
 
 uint32_t
 tbl_host_find(const struct nat *n, uint32_t addr)
@@ -232,8 +231,7 @@ tbl_host_put(struct nat *n, uint32_t i)
     n->nhost--;
 }
 
-/* ---- bindings -------------------------------------------------------------
- */
+/* ---- bindings ------------------------------------------------------------ */
 
 static void
 bind_release_port(struct nat *n, uint32_t bi)
@@ -342,8 +340,7 @@ tbl_bind_has_remote_addr(const struct nat *n, uint32_t bi, uint32_t rem_addr)
     return 0;
 }
 
-/* ---- sessions -------------------------------------------------------------
- */
+/* ---- sessions ------------------------------------------------------------ */
 
 uint32_t
 tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,

@@ -27,8 +27,7 @@ drop(enum nat_reason why)
     return r;
 }
 
-/* ---- checksum rewrites ------------------------------------------------------
- */
+/* ---- checksum rewrites --------------------------------------------------- */
 
 /* RFC 1624 eqn. 3 over an address and a port change in one fold. */
 static inline uint16_t

@@ -14,8 +14,7 @@
 
 #define HOLD 120000u /* default port hold (ms) */
 
-/* ---- helpers ----------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* Send UDP @src:@sport -> @dst:@dport outbound; assert it went out and
  * return its external source port. */
@@ -1972,8 +1971,7 @@ add_regressions(Suite *s)
     suite_add_tcase(s, tc);
 }
 
-/* ---- suite ------------------------------------------------------------------
- */
+/* ---- suite --------------------------------------------------------------- */
 
 Suite *
 nat_suite(void)

@@ -28,7 +28,7 @@
 #define IP_DF 0x4000
 #define IP_MF 0x2000
 
-/* ---- parsing and assertions --------------------------------------------- */
+/* ---- parsing and assertions ---------------------------------------------- */
 
 /* Parse from a heap block of exactly @n bytes: an over-read is an ASan error
  * rather than a silent read of the caller's spare bytes. */

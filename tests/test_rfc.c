@@ -53,8 +53,7 @@ cfg_default(void)
     return c;
 }
 
-/* ---- RFC 4787 (UDP) -------------------------------------------------------
- */
+/* ---- RFC 4787 (UDP) ------------------------------------------------------ */
 
 /* REQ-1: endpoint-independent mapping: same external endpoint whatever the
  * destination. */
@@ -337,8 +336,7 @@ START_TEST(rfc4787_req12_icmp_error_keeps_mapping)
 }
 END_TEST
 
-/* ---- RFC 5382 (TCP) --------------------------------------------------------
- */
+/* ---- RFC 5382 (TCP) ------------------------------------------------------ */
 
 static uint16_t
 tcp_open(struct nat *n, uint32_t h, uint16_t hp, uint32_t r, uint16_t rp,
@@ -841,8 +839,7 @@ START_TEST(rfc6888_req11_exhaustion_no_eviction)
 }
 END_TEST
 
-/* ---- forwards and basic NAT -------------------------------------------------
- */
+/* ---- forwards and basic NAT ---------------------------------------------- */
 
 /* RFC 4787 REQ-8 with static forwarding: a forward admits any remote and
  * the server answers from the forwarded port. */
@@ -890,8 +887,7 @@ START_TEST(rfc3022_one_to_one)
 }
 END_TEST
 
-/* ---- RFC 5508 (ICMP), RFC 4787 REQ-13/14 ------------------------------------
- */
+/* ---- RFC 5508 (ICMP), RFC 4787 REQ-13/14 --------------------------------- */
 
 static size_t
 unhex(const char *h, uint8_t *out, size_t cap)

@@ -15,7 +15,7 @@ Suite *rfc_suite(void);
 Suite *steer_suite(void);
 Suite *adversarial_suite(void);
 
-/* ---- engine helpers (tests/util.c) ---- */
+/* ---- engine helpers (tests/util.c) --------------------------------------- */
 #define T_PUB  IP4(203, 0, 113, 1) /* the NAT's external address */
 #define T_PUB2 IP4(203, 0, 113, 2) /* a second pool address */
 #define T_H1   IP4(10, 0, 0, 2)    /* inside hosts */

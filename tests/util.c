@@ -213,7 +213,7 @@ t_csums_ok(const uint8_t *b, size_t len)
     }
 }
 
-/* ---- engine helpers ---- */
+/* ---- engine helpers ------------------------------------------------------ */
 
 struct nat *
 t_nat(const struct nat_config *cfg)
