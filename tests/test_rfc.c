@@ -1185,6 +1185,27 @@ START_TEST(rfc5508_req10_icmp_generation_rules)
 }
 END_TEST
 
+/* REQ-9: ICMP generation can be turned off by policy: with icmp_rate 0
+ * nat_icmp_error() never writes an error. */
+START_TEST(rfc5508_req9_icmp_generation_off)
+{
+    struct nat_config c = cfg_default();
+    c.icmp_rate = 0;
+    struct nat *n = t_nat(&c);
+    uint8_t err[600];
+    size_t len = t_udp(pkt, T_H1, 5000, T_R1, 53, 8);
+    for (uint64_t t = 0; t < 5000; t += 1000)
+        ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
+                                        sizeof(err), t),
+                         NAT_ELIMIT);
+    struct nat_stats st;
+    nat_stats_get(n, &st);
+    ck_assert_uint_eq(st.icmp_sent, 0);
+    ck_assert_uint_eq(st.icmp_limited, 5);
+    nat_destroy(n);
+}
+END_TEST
+
 /* REQ-11: ICMP messages that are neither queries nor errors (router
  * advertisements, redirects) are dropped with their reason. */
 START_TEST(rfc5508_req11_non_query_error_dropped)
@@ -1410,6 +1431,7 @@ rfc_suite(void)
     tcase_add_test(tc, rfc5508_req6_error_does_not_refresh);
     tcase_add_test(tc, rfc5508_req7_hairpin_error);
     tcase_add_test(tc, rfc5508_req8_admin_prohibited_on_exhaustion);
+    tcase_add_test(tc, rfc5508_req9_icmp_generation_off);
     tcase_add_test(tc, rfc5508_req10_icmp_generation_rules);
     tcase_add_test(tc, rfc5508_req11_non_query_error_dropped);
     tcase_add_test(tc, rfc4787_req13_frag_needed_generated);
