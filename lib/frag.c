@@ -158,18 +158,23 @@ frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
         return result((enum nat_verdict)ft->verdict, NAT_R_NONE);
     }
 
-    /* Basic NAT needs no state: rewrite the address directly. */
+    /* Basic NAT needs no state: rewrite the address directly, unless the
+     * datagram is hairpinned (to one of our own addresses), where only its
+     * first fragment can tell where it goes: then wait for it. */
     const struct one_to_one *o = dir == NAT_DIR_OUT
                                      ? rules_o2o_by_in(n, p->src)
                                      : rules_o2o_by_ext(n, p->dst);
-    if (o != NULL) {
+    int hairpin = dir == NAT_DIR_OUT && n->cfg.hairpin &&
+                  (rules_pool_find(n, p->dst) != NIL ||
+                   rules_o2o_by_ext(n, p->dst) != NULL);
+    if (o != NULL && !hairpin) {
         if (dir == NAT_DIR_OUT)
             apply(b, o->ext_addr, p->dst);
         else
             apply(b, p->src, o->in_addr);
         return result(dir == NAT_DIR_OUT ? NAT_OUT : NAT_IN, NAT_R_NONE);
     }
-    if (!frag_is_ours(n, dir, p))
+    if (o == NULL && !frag_is_ours(n, dir, p))
         return result(NAT_PASS, NAT_R_NONE);
 
     /* RFC 4787 REQ-14: out of order; hold it, bounded. */

@@ -405,6 +405,22 @@ filter_ok(const struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
     }
 }
 
+/*
+ * Would an inbound session on a binding of @in_addr:@in_port duplicate the
+ * inside 5-tuple of an existing session? That happens when the inside
+ * endpoint already talks to this remote endpoint through another external
+ * port (address-dependent mapping under laxer filtering, or two forwards to
+ * one server). Admitting it would make the inside tuple ambiguous, so the
+ * packet is filtered.
+ */
+static int
+inside_tuple_taken(const struct nat *n, const struct nat_pkt *p,
+                   uint32_t in_addr, uint16_t in_port)
+{
+    return tbl_sess_find_in(n, p->proto, in_addr, in_port, p->src,
+                            rem_port_key(p, p->sport)) != NIL;
+}
+
 /* Inbound packet to one of our forwards with no binding yet. Every limit
  * is checked before anything is created, so a drop leaves no state. */
 static struct nat_result
@@ -494,6 +510,9 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
             return drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
         if (p->kind == NAT_PK_TCP && !syn)
             return drop(NAT_R_TCP_NOT_SYN);
+        uint16_t in_port = (uint16_t)(fw->in_port + (p->dport - fw->ext_port));
+        if (inside_tuple_taken(n, p, fw->in_addr, in_port))
+            return drop(NAT_R_FILTERED);
         struct nat_result r = create_forward_in(n, p, fw, pool, &bi);
         if (r.verdict == NAT_DROP)
             return r;
@@ -502,6 +521,8 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
             return drop(NAT_R_FILTERED);
         if (p->kind == NAT_PK_TCP && !syn)
             return drop(NAT_R_TCP_NOT_SYN);
+        if (inside_tuple_taken(n, p, n->bind[bi].in_addr, n->bind[bi].in_port))
+            return drop(NAT_R_FILTERED);
     }
 
     /* Admitted: a new session on the binding. */

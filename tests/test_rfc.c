@@ -105,6 +105,30 @@ START_TEST(rfc4787_req1_apdm_udp)
 }
 END_TEST
 
+/* REQ-1 with address-and-port-dependent mapping and endpoint-independent
+ * filtering: a remote that has its own mapping is not admitted through
+ * another remote's mapping, which would give one inside 5-tuple two
+ * sessions (found by fuzzing, finding F3). */
+START_TEST(rfc4787_req1_apdm_inside_tuple_unique)
+{
+    struct nat_config c = cfg_default();
+    c.mapping[NAT_P_UDP] = NAT_MAP_APD;
+    c.filtering[NAT_P_UDP] = NAT_FILTER_EI;
+    struct nat *n = t_nat(&c);
+    uint16_t e1 = udp_out(n, T_H1, 5000, T_R1, 53, 0);
+    uint16_t e2 = udp_out(n, T_H1, 5000, T_R2, 53, 0);
+    ck_assert_uint_ne(e1, e2);
+    struct nat_result r = udp_in(n, T_R2, 53, T_PUB, e1, 1);
+    ck_assert_int_eq(r.verdict, NAT_DROP);
+    ck_assert_int_eq(r.reason, NAT_R_FILTERED);
+    ck_assert_uint_eq(nat_session_count(n, 0), 2);
+    /* A remote with no mapping of its own is still admitted (EIF). */
+    ck_assert_int_eq(udp_in(n, IP4(198, 51, 100, 99), 7, T_PUB, e1, 1).verdict,
+                     NAT_IN);
+    nat_destroy(n);
+}
+END_TEST
+
 /* REQ-2: paired pooling: all of a host's mappings use one external
  * address, whatever the protocol (RFC 7857 section 4 too). */
 START_TEST(rfc4787_req2_paired_pooling)
@@ -1195,9 +1219,9 @@ START_TEST(rfc5508_req9_icmp_generation_off)
     uint8_t err[600];
     size_t len = t_udp(pkt, T_H1, 5000, T_R1, 53, 8);
     for (uint64_t t = 0; t < 5000; t += 1000)
-        ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err,
-                                        sizeof(err), t),
-                         NAT_ELIMIT);
+        ck_assert_int_eq(
+            nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), t),
+            NAT_ELIMIT);
     struct nat_stats st;
     nat_stats_get(n, &st);
     ck_assert_uint_eq(st.icmp_sent, 0);
@@ -1346,6 +1370,33 @@ START_TEST(rfc4787_req14_fragment_store_bounded)
 }
 END_TEST
 
+/* REQ-14 with hairpinning: later fragments of a 1:1 host's datagram to
+ * one of our own addresses wait for the first fragment and follow it back
+ * inside, instead of leaving by the stateless 1:1 path (finding F2). */
+START_TEST(rfc4787_req14_hairpinned_fragments_follow_first)
+{
+    struct nat_config c = cfg_default();
+    c.filtering[NAT_P_UDP] = NAT_FILTER_EI;
+    struct nat *n = t_nat(&c);
+    ck_assert_int_eq(nat_one_to_one_add(n, T_H1, IP4(203, 0, 113, 77)), 0);
+    uint16_t e2 = udp_out(n, T_H2, 9, T_R1, 53, 0);
+    size_t len = frag_of_ports(pkt, T_H1, 7000, T_PUB, e2, 42, 2);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_HELD);
+    len = frag_of_ports(pkt, T_H1, 7000, T_PUB, e2, 42, 0);
+    ck_assert_int_eq(t_xlate(n, NAT_DIR_OUT, pkt, len, 1).verdict, NAT_HAIRPIN);
+    ck_assert_uint_eq(t_dst(pkt), T_H2);
+    uint8_t got[1500];
+    size_t gl;
+    struct nat_result r;
+    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
+    ck_assert_int_eq(r.verdict, NAT_HAIRPIN);
+    ck_assert_uint_eq(t_dst(got), T_H2);
+    ck_assert_uint_eq(t_src(got), IP4(203, 0, 113, 77));
+    ck_assert(t_csums_ok(got, gl));
+    nat_destroy(n);
+}
+END_TEST
+
 /* REQ-14: an error quoting a non-first fragment cannot be matched and is
  * dropped with its reason. */
 START_TEST(rfc4787_req14_error_quoting_fragment)
@@ -1369,6 +1420,7 @@ rfc_suite(void)
     tcase_add_test(tc, rfc4787_req1_eim_udp);
     tcase_add_test(tc, rfc4787_req1_adm_udp);
     tcase_add_test(tc, rfc4787_req1_apdm_udp);
+    tcase_add_test(tc, rfc4787_req1_apdm_inside_tuple_unique);
     tcase_add_test(tc, rfc4787_req2_paired_pooling);
     tcase_add_test(tc, rfc4787_req3_no_port_overloading);
     tcase_add_test(tc, rfc4787_req3a_port_range_preserved);
@@ -1439,6 +1491,7 @@ rfc_suite(void)
     tcase_add_test(tc, rfc4787_req14_fragments_out_of_order);
     tcase_add_test(tc, rfc4787_req14_fragment_store_bounded);
     tcase_add_test(tc, rfc4787_req14_error_quoting_fragment);
+    tcase_add_test(tc, rfc4787_req14_hairpinned_fragments_follow_first);
     suite_add_tcase(s, tc);
     return s;
 }
