@@ -386,33 +386,36 @@ check(const struct opts *o, int rc, const char *what, const char *arg)
         usage_error(o, "%s %s: %s", what, arg, nat_strerror(rc));
 }
 
-struct nat *
-nat_from_opts(const struct opts *o, int random_secret)
+void
+opts_config(const struct opts *o, struct nat_config *cfg, int random_secret)
 {
-    struct nat_config cfg;
+    nat_config_init(cfg);
+    if (o->capacity)
+        cfg->max_sessions = o->capacity;
+    if ((uint32_t)(o->npub + o->no2o) > cfg->max_pool)
+        cfg->max_pool = (uint32_t)(o->npub + o->no2o);
+    cfg->max_prefixes = (uint32_t)(o->ninside + o->nexclude + 1);
+    for (int p = 0; p < NAT_P_MAX; p++) {
+        if (o->mapping >= 0)
+            cfg->mapping[p] = (uint8_t)o->mapping;
+        if (o->filtering >= 0)
+            cfg->filtering[p] = (uint8_t)o->filtering;
+    }
+    fill_secret(o, cfg->secret, random_secret);
+}
+
+struct nat *
+nat_from_config(const struct opts *o, const struct nat_config *cfg)
+{
     struct nat *nat;
     const char *field = NULL;
     char buf[64];
 
-    nat_config_init(&cfg);
-    if (o->capacity)
-        cfg.max_sessions = o->capacity;
-    if ((uint32_t)(o->npub + o->no2o) > cfg.max_pool)
-        cfg.max_pool = (uint32_t)(o->npub + o->no2o);
-    cfg.max_prefixes = (uint32_t)(o->ninside + o->nexclude + 1);
-    for (int p = 0; p < NAT_P_MAX; p++) {
-        if (o->mapping >= 0)
-            cfg.mapping[p] = (uint8_t)o->mapping;
-        if (o->filtering >= 0)
-            cfg.filtering[p] = (uint8_t)o->filtering;
-    }
-    fill_secret(o, cfg.secret, random_secret);
-
-    int rc = nat_config_check(&cfg, &field);
+    int rc = nat_config_check(cfg, &field);
     if (rc < 0)
         usage_error(o, "configuration field %s: %s", field ? field : "?",
                     nat_strerror(rc));
-    rc = nat_create(&cfg, &nat);
+    rc = nat_create(cfg, &nat);
     if (rc < 0)
         fatal(o, "nat_create: %s", nat_strerror(rc));
 
@@ -435,14 +438,31 @@ nat_from_opts(const struct opts *o, int random_secret)
         check(o, nat_one_to_one_add(nat, o->o2o_in[i], o->o2o_ext[i]),
               "1:1 mapping for", addr_str(o->o2o_in[i]));
     for (int i = 0; i < o->nfwd; i++) {
-        struct nat_forward fw = o->fwd[i];
-        if (fw.ext_addr == 0)
-            fw.ext_addr = o->pub[0];
+        struct nat_forward fw = opts_forward(o, i);
         snprintf(buf, sizeof(buf), "%s port %u", addr_str(fw.ext_addr),
                  fw.ext_port);
         check(o, nat_forward_add(nat, &fw), "forward of", buf);
     }
     return nat;
+}
+
+struct nat *
+nat_from_opts(const struct opts *o, int random_secret)
+{
+    struct nat_config cfg;
+    opts_config(o, &cfg, random_secret);
+    return nat_from_config(o, &cfg);
+}
+
+struct nat_forward
+opts_forward(const struct opts *o, int i)
+{
+    struct nat_forward fw = o->fwd[i];
+    if (fw.ext_addr == 0)
+        fw.ext_addr = o->pub[0];
+    if (fw.ext_port_last == 0)
+        fw.ext_port_last = fw.ext_port;
+    return fw;
 }
 
 uint64_t
@@ -459,8 +479,9 @@ mono_ms(void)
 const char *
 addr_str(uint32_t a)
 {
-    static char bufs[8][16];
-    static unsigned next;
+    /* Per thread, so that threads may print at the same time. */
+    static _Thread_local char bufs[8][16];
+    static _Thread_local unsigned next;
     char *b = bufs[next++ % 8];
     snprintf(b, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
              a & 255);
@@ -729,32 +750,38 @@ void
 print_summary(FILE *f, const struct nat *nat)
 {
     struct nat_stats st;
-    uint64_t total = 0;
     nat_stats_get(nat, &st);
+    print_summary_stats(f, &st);
+}
+
+void
+print_summary_stats(FILE *f, const struct nat_stats *s)
+{
+    uint64_t total = 0;
     for (int v = 0; v < NAT_VERDICT_MAX; v++)
-        total += st.verdicts[v];
+        total += s->verdicts[v];
     fprintf(f, "packets:  %llu given to libnat\n", (unsigned long long)total);
     fprintf(f, "verdicts:");
     for (int v = 0; v < NAT_VERDICT_MAX; v++)
         fprintf(f, " %s %llu%s", nat_verdict_str((enum nat_verdict)v),
-                (unsigned long long)st.verdicts[v],
+                (unsigned long long)s->verdicts[v],
                 v + 1 < NAT_VERDICT_MAX ? "," : "\n");
-    if (st.verdicts[NAT_DROP] != 0) {
+    if (s->verdicts[NAT_DROP] != 0) {
         fprintf(f, "drops by reason:\n");
         for (int r = 1; r < NAT_R_MAX; r++)
-            if (st.drops[r] != 0)
+            if (s->drops[r] != 0)
                 fprintf(f, "  %-22s %llu\n", nat_reason_str((enum nat_reason)r),
-                        (unsigned long long)st.drops[r]);
+                        (unsigned long long)s->drops[r]);
     }
     fprintf(f,
             "sessions: %llu created, %llu ended (expired or flushed), "
             "%u live, peak %u\n",
-            (unsigned long long)st.sessions_created,
-            (unsigned long long)st.sessions_ended, st.sessions,
-            st.sessions_peak);
+            (unsigned long long)s->sessions_created,
+            (unsigned long long)s->sessions_ended, s->sessions,
+            s->sessions_peak);
     fprintf(f, "bindings: %llu created, %llu ended, %u live\n",
-            (unsigned long long)st.bindings_created,
-            (unsigned long long)st.bindings_ended, st.bindings);
+            (unsigned long long)s->bindings_created,
+            (unsigned long long)s->bindings_ended, s->bindings);
 }
 
 static const char *
@@ -805,17 +832,23 @@ print_status(FILE *f, const struct opts *o, const struct nat *nat)
 {
     struct nat_stats st;
     nat_stats_get(nat, &st);
+    print_status_stats(f, o, &st);
+}
+
+void
+print_status_stats(FILE *f, const struct opts *o, const struct nat_stats *s)
+{
     unsigned long long total = 0;
     for (int v = 0; v < NAT_VERDICT_MAX; v++)
-        total += st.verdicts[v];
+        total += s->verdicts[v];
     fprintf(f,
             "%s: sessions %u (peak %u), packets %llu (out %llu, in %llu, "
             "hairpin %llu, pass %llu), drops %llu\n",
-            o->prog, st.sessions, st.sessions_peak, total,
-            (unsigned long long)st.verdicts[NAT_OUT],
-            (unsigned long long)st.verdicts[NAT_IN],
-            (unsigned long long)st.verdicts[NAT_HAIRPIN],
-            (unsigned long long)st.verdicts[NAT_PASS],
-            (unsigned long long)st.verdicts[NAT_DROP]);
+            o->prog, s->sessions, s->sessions_peak, total,
+            (unsigned long long)s->verdicts[NAT_OUT],
+            (unsigned long long)s->verdicts[NAT_IN],
+            (unsigned long long)s->verdicts[NAT_HAIRPIN],
+            (unsigned long long)s->verdicts[NAT_PASS],
+            (unsigned long long)s->verdicts[NAT_DROP]);
     fflush(f);
 }

@@ -100,7 +100,7 @@ int parse_addr(const char *s, uint32_t *addr);
 int parse_prefix(const char *s, struct prefix *p);
 int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
-/* Dotted-quad text for a host-order address (static rotating buffers). */
+/* Dotted-quad text for a host-order address (rotating per-thread buffers). */
 const char *addr_str(uint32_t addr);
 
 /* Does @addr fall in one of the inside prefixes? */
@@ -116,6 +116,20 @@ int opts_is_public(const struct opts *o, uint32_t addr);
  * Exits with a message on failure.
  */
 struct nat *nat_from_opts(const struct opts *o, int random_secret);
+
+/*
+ * nat_from_opts() in two steps, for programs that change the configuration
+ * or create several instances from one command line (nat-tun --workers):
+ * opts_config() fills @cfg as the options say; nat_from_config() creates an
+ * instance from @cfg and adds every rule of the options to it.
+ */
+void opts_config(const struct opts *o, struct nat_config *cfg,
+                 int random_secret);
+struct nat *nat_from_config(const struct opts *o, const struct nat_config *cfg);
+
+/* Forward @i of the options as added to libnat: the external address filled
+ * in (the first public address by default), ext_port_last set. */
+struct nat_forward opts_forward(const struct opts *o, int i);
 
 /* Monotonic clock in milliseconds (for the daemons). */
 uint64_t mono_ms(void);
@@ -142,11 +156,15 @@ void print_packet_line(FILE *f, const char *tag, enum nat_dir dir,
 
 /* The counters of @nat: verdicts, drop reasons, sessions, peak. */
 void print_summary(FILE *f, const struct nat *nat);
+/* The same from counters already collected (or summed over instances). */
+void print_summary_stats(FILE *f, const struct nat_stats *st);
 
 /* A conntrack-style table of the live sessions of @nat at @now_ms. */
 void print_sessions(FILE *f, struct nat *nat, uint64_t now_ms);
 
 /* One status line: sessions, packets, drops. */
 void print_status(FILE *f, const struct opts *o, const struct nat *nat);
+void print_status_stats(FILE *f, const struct opts *o,
+                        const struct nat_stats *st);
 
 #endif /* NAT_EXAMPLES_COMMON_H */
