@@ -653,8 +653,11 @@ NAT_EXTERN int nat_steer_config(const struct nat_steer *st, uint32_t worker,
  * address; inbound by the destination port (TCP, UDP) or identifier (ICMP
  * queries), or for ICMP errors by the port of the quoted packet. Packets
  * that carry no port (fragments, other protocols, ports outside every
- * slice) go to worker 0, which should also hold static forwards. Never
- * fails: malformed packets go to worker 0, which drops them with a reason.
+ * slice) go to worker 0, which should also hold static forwards (and so
+ * get the outbound packets of a forward's inside endpoint from its
+ * forwarded ports: steering knows the slices, not the rules; see
+ * nat_config_init(3)). Never fails: malformed packets go to worker 0,
+ * which drops them with a reason.
  */
 NAT_EXTERN uint32_t nat_steer(const struct nat_steer *st, enum nat_dir dir,
                               const uint8_t *pkt, size_t len);
