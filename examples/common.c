@@ -26,6 +26,14 @@ const char common_options_help[] =
     "  --mapping eim|adm|apdm    mapping behaviour (default eim)\n"
     "  --filtering eif|adf|apdf  filtering behaviour (default adf)\n"
     "  --capacity N              session table size (default 65536)\n"
+    "  --host-sessions N         sessions per inside host (default 0: no "
+    "limit)\n"
+    "  --no-icmp                 send no ICMP error when a new flow is refused "
+    "(table\n"
+    "                            full, per-host limit, no port; daemons only)\n"
+    "  --icmp-source ADDR        source of those errors (default: the first "
+    "address of\n"
+    "                            the first --inside prefix)\n"
     "  --seed N                  derive the hash/port secret from N\n"
     "  -v, --verbose             one line per packet\n"
     "  -h, --help                this help\n";
@@ -292,6 +300,18 @@ opts_common(struct opts *o, int c, const char *arg)
             usage_error(o, "bad capacity '%s' (1 to 16777216)", arg);
         o->capacity = v;
         return 1;
+    case OPT_HOST_SESSIONS:
+        if (parse_u32(arg, 0, 1u << 24, &v) < 0)
+            usage_error(o, "bad --host-sessions '%s' (0 to 16777216)", arg);
+        o->host_sessions = v;
+        return 1;
+    case OPT_NO_ICMP:
+        o->no_icmp = 1;
+        return 1;
+    case OPT_ICMP_SOURCE:
+        if (parse_addr(arg, &o->icmp_src) < 0)
+            usage_error(o, "bad --icmp-source '%s'", arg);
+        return 1;
     case OPT_SEED: {
         char *end;
         errno = 0;
@@ -312,12 +332,117 @@ opts_common(struct opts *o, int c, const char *arg)
 }
 
 void
+opts_parse(struct opts *o, int argc, char **argv, const char *shortopts,
+           const struct option *longopts,
+           void (*handle)(void *ctx, int c, const char *arg), void *ctx,
+           void (*usage)(FILE *f, const char *prog))
+{
+    static const struct option common[] = {
+        {"public", required_argument, NULL, OPT_PUBLIC},
+        {"inside", required_argument, NULL, OPT_INSIDE},
+        {"forward", required_argument, NULL, OPT_FORWARD},
+        {"one-to-one", required_argument, NULL, OPT_ONE_TO_ONE},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
+        {"mapping", required_argument, NULL, OPT_MAPPING},
+        {"filtering", required_argument, NULL, OPT_FILTERING},
+        {"capacity", required_argument, NULL, OPT_CAPACITY},
+        {"host-sessions", required_argument, NULL, OPT_HOST_SESSIONS},
+        {"no-icmp", no_argument, NULL, OPT_NO_ICMP},
+        {"icmp-source", required_argument, NULL, OPT_ICMP_SOURCE},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+    };
+    enum { NCOMMON = sizeof(common) / sizeof(common[0]) };
+    struct option all[NCOMMON + 32];
+    char shorts[64];
+    size_t n = 0;
+
+    /* One table: the shared options, then the program's. */
+    memcpy(all, common, sizeof(common));
+    while (longopts[n].name != NULL && n + 1 < 32) {
+        all[NCOMMON + n] = longopts[n];
+        n++;
+    }
+    memset(&all[NCOMMON + n], 0, sizeof(all[0]));
+    /* ':' first: a missing value is reported as such, not as unknown. */
+    snprintf(shorts, sizeof(shorts), ":vh%s", shortopts);
+
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+        if (opts_common(o, c, optarg))
+            continue;
+        switch (c) {
+        case 'h':
+            usage(stdout, o->prog);
+            exit(0);
+        case ':':
+            usage_error(o, "option %s needs a value", argv[optind - 1]);
+        case '?':
+            usage_error(o, "unknown option %s", argv[optind - 1]);
+        default:
+            handle(ctx, c, optarg);
+        }
+    }
+    if (optind < argc)
+        usage_error(o, "unexpected argument '%s'", argv[optind]);
+}
+
+uint32_t
+opts_status_secs(const struct opts *o, const char *arg)
+{
+    uint32_t v;
+    if (parse_u32(arg, 0, 86400, &v) < 0)
+        usage_error(o, "bad --status '%s'", arg);
+    return v;
+}
+
+void
 opts_require(const struct opts *o)
 {
     if (o->npub == 0)
         usage_error(o, "--public is required");
     if (o->ninside == 0)
         usage_error(o, "--inside is required");
+}
+
+/* ---- signals and bytes -----------------------------------------------------
+ */
+
+volatile sig_atomic_t stop_flag, dump_flag;
+
+static void
+on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        dump_flag = 1;
+    else
+        stop_flag = 1;
+}
+
+void
+install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+uint16_t
+rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+uint32_t
+rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
 }
 
 /* ---- the instance -----------------------------------------------------------
@@ -392,6 +517,7 @@ opts_config(const struct opts *o, struct nat_config *cfg, int random_secret)
     nat_config_init(cfg);
     if (o->capacity)
         cfg->max_sessions = o->capacity;
+    cfg->host_max_sessions = o->host_sessions;
     if ((uint32_t)(o->npub + o->no2o) > cfg->max_pool)
         cfg->max_pool = (uint32_t)(o->npub + o->no2o);
     cfg->max_prefixes = (uint32_t)(o->ninside + o->nexclude + 1);
@@ -465,6 +591,29 @@ opts_forward(const struct opts *o, int i)
     return fw;
 }
 
+uint32_t
+opts_icmp_source(const struct opts *o)
+{
+    if (o->icmp_src != 0 || o->ninside == 0)
+        return o->icmp_src;
+    /* A /31 or /32 has no network address to skip. */
+    return o->inside[0].addr + (o->inside[0].len < 31 ? 1u : 0u);
+}
+
+size_t
+icmp_for_drop(const struct opts *o, struct nat *nat, struct nat_result res,
+              const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+              uint64_t now_ms)
+{
+    uint8_t type, code;
+    if (o->no_icmp || res.verdict != NAT_DROP ||
+        !nat_icmp_for_reason(res.reason, &type, &code))
+        return 0;
+    int n = nat_icmp_error(nat, pkt, len, type, code, opts_icmp_source(o), 0,
+                           out, cap, now_ms);
+    return n > 0 ? (size_t)n : 0;
+}
+
 uint64_t
 mono_ms(void)
 {
@@ -486,19 +635,6 @@ addr_str(uint32_t a)
     snprintf(b, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
              a & 255);
     return b;
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
 }
 
 /* A bounded string builder: appends never overflow, output is truncated. */
@@ -645,16 +781,27 @@ icmp_text(struct sbuf *b, const struct view *v, int quote)
     }
 }
 
+/* Start describing @ip into @b (@out of @cap bytes, emptied) and parse it
+ * into @v. Returns 1 when there is more to say: the buffer has room and
+ * the header parsed. */
+static int
+describe_start(struct sbuf *b, char *out, size_t cap, struct view *v,
+               const uint8_t *ip, size_t len)
+{
+    *b = (struct sbuf){out, cap, 0};
+    if (cap == 0)
+        return 0;
+    out[0] = '\0';
+    view_parse(v, ip, len);
+    return v->ok;
+}
+
 void
 pkt_describe(char *out, size_t cap, const uint8_t *ip, size_t len)
 {
-    struct sbuf b = {out, cap, 0};
+    struct sbuf b;
     struct view v;
-    if (cap == 0)
-        return;
-    out[0] = '\0';
-    view_parse(&v, ip, len);
-    if (!v.ok) {
+    if (!describe_start(&b, out, cap, &v, ip, len)) {
         sb_add(&b, "IP? malformed, %zu bytes", len);
         return;
     }
@@ -697,13 +844,9 @@ pkt_describe(char *out, size_t cap, const uint8_t *ip, size_t len)
 void
 pkt_endpoints(char *out, size_t cap, const uint8_t *ip, size_t len)
 {
-    struct sbuf b = {out, cap, 0};
+    struct sbuf b;
     struct view v;
-    if (cap == 0)
-        return;
-    out[0] = '\0';
-    view_parse(&v, ip, len);
-    if (!v.ok) {
+    if (!describe_start(&b, out, cap, &v, ip, len)) {
         sb_add(&b, "?");
         return;
     }
@@ -782,6 +925,28 @@ print_summary_stats(FILE *f, const struct nat_stats *s)
     fprintf(f, "bindings: %llu created, %llu ended, %u live\n",
             (unsigned long long)s->bindings_created,
             (unsigned long long)s->bindings_ended, s->bindings);
+}
+
+void
+stats_add(struct nat_stats *sum, const struct nat_stats *s)
+{
+    for (int v = 0; v < NAT_VERDICT_MAX; v++)
+        sum->verdicts[v] += s->verdicts[v];
+    for (int r = 0; r < NAT_R_MAX; r++)
+        sum->drops[r] += s->drops[r];
+    sum->sessions_created += s->sessions_created;
+    sum->sessions_ended += s->sessions_ended;
+    sum->bindings_created += s->bindings_created;
+    sum->bindings_ended += s->bindings_ended;
+    sum->sessions += s->sessions;
+    sum->bindings += s->bindings;
+    sum->hosts += s->hosts;
+    sum->sessions_peak += s->sessions_peak;
+    sum->ports_held += s->ports_held;
+    sum->frags_tracked += s->frags_tracked;
+    sum->frags_held += s->frags_held;
+    sum->icmp_sent += s->icmp_sent;
+    sum->icmp_limited += s->icmp_limited;
 }
 
 static const char *

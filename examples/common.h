@@ -10,6 +10,7 @@
 #define NAT_EXAMPLES_COMMON_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@ struct opts {
     int mapping;   /* enum nat_mapping, or -1 for the library default */
     int filtering; /* enum nat_filtering, or -1 */
     uint32_t capacity;
+    uint32_t host_sessions; /* per inside host, 0: unlimited */
+    int no_icmp;            /* --no-icmp: send no ICMP errors for drops */
+    uint32_t icmp_src;      /* --icmp-source, 0 if not given */
     int seed_set;
     uint64_t seed;
     int verbose;
@@ -56,23 +60,10 @@ enum {
     OPT_FILTERING,
     OPT_CAPACITY,
     OPT_SEED,
+    OPT_HOST_SESSIONS,
+    OPT_NO_ICMP,
+    OPT_ICMP_SOURCE,
 };
-
-/* The shared entries of a getopt_long() table; -v and -h are short. */
-#define COMMON_LONG_OPTIONS                                                    \
-    {"public", required_argument, NULL, OPT_PUBLIC},                           \
-        {"inside", required_argument, NULL, OPT_INSIDE},                       \
-        {"forward", required_argument, NULL, OPT_FORWARD},                     \
-        {"one-to-one", required_argument, NULL, OPT_ONE_TO_ONE},               \
-        {"exclude", required_argument, NULL, OPT_EXCLUDE},                     \
-        {"mapping", required_argument, NULL, OPT_MAPPING},                     \
-        {"filtering", required_argument, NULL, OPT_FILTERING},                 \
-        {"capacity", required_argument, NULL, OPT_CAPACITY},                   \
-        {"seed", required_argument, NULL, OPT_SEED},                           \
-        {"verbose", no_argument, NULL, 'v'},                                   \
-    {                                                                          \
-        "help", no_argument, NULL, 'h'                                         \
-    }
 
 /* Help text for the shared options, printed by each program's --help. */
 extern const char common_options_help[];
@@ -84,6 +75,21 @@ void opts_init(struct opts *o, const char *prog);
  * ours, 0 if not. Bad values end the program with status 2. */
 int opts_common(struct opts *o, int c, const char *arg);
 
+/*
+ * Parse the command line: the shared options and -v/-h, plus the
+ * program's own @shortopts and @longopts (ended by a zero entry; values
+ * below 256), each handed to @handle(@ctx, c, optarg). -h prints @usage to
+ * stdout and exits 0; an unknown option, a missing value or an operand is
+ * a usage error (status 2).
+ */
+void opts_parse(struct opts *o, int argc, char **argv, const char *shortopts,
+                const struct option *longopts,
+                void (*handle)(void *ctx, int c, const char *arg), void *ctx,
+                void (*usage)(FILE *f, const char *prog));
+
+/* --status SECS: 0 (off) to a day; a usage error otherwise. */
+uint32_t opts_status_secs(const struct opts *o, const char *arg);
+
 /* Check that the options a NAT needs are there (status 2 if not). */
 void opts_require(const struct opts *o);
 
@@ -94,6 +100,17 @@ void usage_error(const struct opts *o, const char *fmt, ...)
 /* Print "prog: message" to stderr and exit with status 1 (runtime error). */
 void fatal(const struct opts *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+
+/* Set by the handlers that install_signals() installs: SIGINT or SIGTERM
+ * (stop), SIGUSR1 (print the session table). */
+extern volatile sig_atomic_t stop_flag, dump_flag;
+
+/* Catch SIGINT, SIGTERM and SIGUSR1 into the flags above. */
+void install_signals(void);
+
+/* Big-endian loads from packet bytes. */
+uint16_t rd16(const uint8_t *p);
+uint32_t rd32(const uint8_t *p);
 
 /* Parsing. Each returns 0, or -1 when @s is not valid. */
 int parse_addr(const char *s, uint32_t *addr);
@@ -131,6 +148,24 @@ struct nat *nat_from_config(const struct opts *o, const struct nat_config *cfg);
  * in (the first public address by default), ext_port_last set. */
 struct nat_forward opts_forward(const struct opts *o, int i);
 
+/*
+ * The ICMP error (RFC 5508 REQ-8, RFC 6888 REQ-11b) for the outbound packet
+ * @pkt (@len bytes, as received: libnat leaves a dropped packet as it
+ * was) that libnat dropped with @res, from the router's inside address
+ * (opts_icmp_source()), written into @out of @cap bytes by
+ * nat_icmp_error(), which rate-limits it. Returns its length, or 0 when no
+ * error is due: not a drop, a drop that deserves none, --no-icmp, the rate
+ * limit, or a packet no error may be sent about.
+ */
+size_t icmp_for_drop(const struct opts *o, struct nat *nat,
+                     struct nat_result res, const uint8_t *pkt, size_t len,
+                     uint8_t *out, size_t cap, uint64_t now_ms);
+
+/* The source of the ICMP errors sent to inside hosts: --icmp-source, or by
+ * default the first host address of the first inside prefix (10.0.0.1 for
+ * 10.0.0.0/24). */
+uint32_t opts_icmp_source(const struct opts *o);
+
 /* Monotonic clock in milliseconds (for the daemons). */
 uint64_t mono_ms(void);
 
@@ -158,6 +193,9 @@ void print_packet_line(FILE *f, const char *tag, enum nat_dir dir,
 void print_summary(FILE *f, const struct nat *nat);
 /* The same from counters already collected (or summed over instances). */
 void print_summary_stats(FILE *f, const struct nat_stats *st);
+
+/* Add the counters of @s to @sum (several instances' totals). */
+void stats_add(struct nat_stats *sum, const struct nat_stats *s);
 
 /* A conntrack-style table of the live sessions of @nat at @now_ms. */
 void print_sessions(FILE *f, struct nat *nat, uint64_t now_ms);

@@ -36,19 +36,6 @@
 /* ---- small byte helpers
  * ------------------------------------------------------ */
 
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
 static void
 wr16(uint8_t *p, uint16_t v)
 {
@@ -93,17 +80,6 @@ struct app {
     uint32_t *flow_order; /* indexes in order of appearance */
     uint32_t nflows;
 };
-
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void
-on_signal(int sig)
-{
-    if (sig == SIGUSR1)
-        dump_flag = 1;
-    else
-        stop_flag = 1;
-}
 
 static void
 usage(FILE *f, const char *prog)
@@ -438,6 +414,16 @@ progress(struct app *a, pcap_t *in, off_t size, int done)
             (unsigned long long)a->frames, done ? 100 : pct, done ? "\n" : "");
 }
 
+/* The verbose line of a packet that is not written, and why. */
+static void
+print_not_written(const char *tag, const char *dir, const uint8_t *ip,
+                  size_t len, const char *why)
+{
+    char d[256];
+    pkt_describe(d, sizeof(d), ip, len);
+    fprintf(stdout, "%s %-3s %s => %s: not written\n", tag, dir, d, why);
+}
+
 /* Translate one IPv4 packet of a capture; returns 1 to write it. */
 static int
 replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap, uint64_t now,
@@ -454,22 +440,14 @@ replay_packet(struct app *a, uint8_t *ip, size_t *len, size_t cap, uint64_t now,
         if (dir == NAT_DIR_OUT) {
             /* Inside to inside on the LAN: never went through the NAT. */
             a->lan_local++;
-            if (a->o.verbose) {
-                char d[256];
-                pkt_describe(d, sizeof(d), before, blen);
-                fprintf(stdout, "%s --  %s => LAN-local: not written\n", tag,
-                        d);
-            }
+            if (a->o.verbose)
+                print_not_written(tag, "--", before, blen, "LAN-local");
             return 0;
         }
         if (lan_outside_view(a, ip, *len) < 0) {
             a->lan_unmatched++;
-            if (a->o.verbose) {
-                char d[256];
-                pkt_describe(d, sizeof(d), before, blen);
-                fprintf(stdout, "%s in  %s => no session: not written\n", tag,
-                        d);
-            }
+            if (a->o.verbose)
+                print_not_written(tag, "in", before, blen, "no session");
             return 0;
         }
         /* Run the outside view through libnat too, so its session state
@@ -810,8 +788,18 @@ ip_input(struct live *l, struct side *from, uint8_t *frame, size_t caplen)
     case NAT_HAIRPIN:
         send_ip(l, &l->in, ip, len, dst);
         break;
+    case NAT_DROP: { /* a new flow refused: tell the inside sender */
+        static uint8_t err[HEADROOM + 1024];
+        size_t elen = dir == NAT_DIR_OUT
+                          ? icmp_for_drop(&a->o, a->nat, res, ip, len,
+                                          err + HEADROOM, 1024, live_now())
+                          : 0;
+        if (elen > 0)
+            send_ip(l, &l->in, err + HEADROOM, elen, src);
+        break;
+    }
     default:
-        /* Dropped, held, or passed: a pure NAT routes nothing else. */
+        /* Held, or passed: a pure NAT routes nothing else. */
         break;
     }
     /* Fragments held until their first fragment came are ready now. */
@@ -978,13 +966,49 @@ enum {
     OPT_STATUS,
 };
 
+static void
+pcap_option(void *ctx, int c, const char *arg)
+{
+    struct app *a = ctx;
+    switch (c) {
+    case 'r':
+        a->rfile = arg;
+        break;
+    case 'w':
+        a->wfile = arg;
+        break;
+    case OPT_LAN:
+        a->lan = 1;
+        break;
+    case OPT_FLOWS:
+        a->flows_wanted = 1;
+        break;
+    case OPT_IN_IF:
+        a->in_if = arg;
+        break;
+    case OPT_OUT_IF:
+        a->out_if = arg;
+        break;
+    case OPT_IN_ADDRESS:
+        if (parse_addr(arg, &a->in_address) < 0)
+            usage_error(&a->o, "bad address '%s'", arg);
+        break;
+    case OPT_GATEWAY:
+        if (parse_addr(arg, &a->gateway) < 0)
+            usage_error(&a->o, "bad address '%s'", arg);
+        break;
+    case OPT_STATUS:
+        a->status_secs = (int)opts_status_secs(&a->o, arg);
+        break;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     static struct app app;
     struct app *a = &app;
     static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS,
         {"lan-capture", no_argument, NULL, OPT_LAN},
         {"flows", no_argument, NULL, OPT_FLOWS},
         {"in-if", required_argument, NULL, OPT_IN_IF},
@@ -994,57 +1018,9 @@ main(int argc, char **argv)
         {"status", required_argument, NULL, OPT_STATUS},
         {NULL, 0, NULL, 0},
     };
-    uint32_t v;
-    int c;
 
     opts_init(&a->o, argv[0]);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:w:vh", longopts, NULL)) != -1) {
-        if (opts_common(&a->o, c, optarg))
-            continue;
-        switch (c) {
-        case 'r':
-            a->rfile = optarg;
-            break;
-        case 'w':
-            a->wfile = optarg;
-            break;
-        case 'h':
-            usage(stdout, a->o.prog);
-            return 0;
-        case OPT_LAN:
-            a->lan = 1;
-            break;
-        case OPT_FLOWS:
-            a->flows_wanted = 1;
-            break;
-        case OPT_IN_IF:
-            a->in_if = optarg;
-            break;
-        case OPT_OUT_IF:
-            a->out_if = optarg;
-            break;
-        case OPT_IN_ADDRESS:
-            if (parse_addr(optarg, &a->in_address) < 0)
-                usage_error(&a->o, "bad address '%s'", optarg);
-            break;
-        case OPT_GATEWAY:
-            if (parse_addr(optarg, &a->gateway) < 0)
-                usage_error(&a->o, "bad address '%s'", optarg);
-            break;
-        case OPT_STATUS:
-            if (parse_u32(optarg, 0, 86400, &v) < 0)
-                usage_error(&a->o, "bad --status '%s'", optarg);
-            a->status_secs = (int)v;
-            break;
-        case ':':
-            usage_error(&a->o, "option %s needs a value", argv[optind - 1]);
-        default:
-            usage_error(&a->o, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        usage_error(&a->o, "unexpected argument '%s'", argv[optind]);
+    opts_parse(&a->o, argc, argv, "r:w:", longopts, pcap_option, a, usage);
 
     int live = a->in_if != NULL || a->out_if != NULL;
     if (live) {
@@ -1055,6 +1031,8 @@ main(int argc, char **argv)
             usage_error(&a->o, "live mode needs both --in-if and --out-if");
         if (a->in_address == 0)
             usage_error(&a->o, "live mode needs --in-address");
+        if (a->o.icmp_src == 0) /* the inside hosts' gateway */
+            a->o.icmp_src = a->in_address;
         opts_require(&a->o);
     } else {
         if (a->rfile == NULL || a->wfile == NULL)
@@ -1075,12 +1053,7 @@ main(int argc, char **argv)
             fatal(&a->o, "out of memory");
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    install_signals();
 
     if (live) {
         run_live(a);

@@ -38,17 +38,6 @@
 #define PKT_MAX   65536
 #define LOCAL_MAX 64
 
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void
-on_signal(int sig)
-{
-    if (sig == SIGUSR1)
-        dump_flag = 1;
-    else
-        stop_flag = 1;
-}
-
 struct app {
     struct opts o;
     struct nat *nat;
@@ -56,6 +45,7 @@ struct app {
     int in_fd, out_fd, raw_fd;
     uint32_t local[LOCAL_MAX]; /* this host's own addresses */
     int nlocal;
+    uint32_t status_secs;
     uint64_t rx, tx, tx_err, skipped_local, ttl_drops, csum_fixed;
 };
 
@@ -78,13 +68,6 @@ usage(FILE *f, const char *prog)
             "0: off)\n"
             "\n%s",
             prog, common_options_help);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
 }
 
 /* A packet socket for IPv4 on @ifname, with auxiliary data so we can tell
@@ -205,7 +188,7 @@ forward_pass(struct app *a, uint8_t *ip, size_t len)
 static void
 receive(struct app *a, int fd, enum nat_dir dir, const char *ifname)
 {
-    static uint8_t buf[PKT_MAX], before[PKT_MAX];
+    static uint8_t buf[PKT_MAX], before[PKT_MAX], icmp[PKT_MAX];
     union {
         char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
         struct cmsghdr align;
@@ -269,6 +252,15 @@ receive(struct app *a, int fd, enum nat_dir dir, const char *ifname)
         case NAT_PASS:
             forward_pass(a, buf, len);
             break;
+        case NAT_DROP: { /* a new flow refused: tell the inside sender */
+            size_t elen = dir == NAT_DIR_OUT
+                              ? icmp_for_drop(&a->o, a->nat, res, buf, len,
+                                              icmp, sizeof(icmp), mono_ms())
+                              : 0;
+            if (elen > 0)
+                send_ip(a, icmp, elen);
+            break;
+        }
         default:
             break;
         }
@@ -281,48 +273,37 @@ receive(struct app *a, int fd, enum nat_dir dir, const char *ifname)
 
 enum { OPT_IN_IF = 1, OPT_OUT_IF, OPT_STATUS };
 
+static void
+raw_option(void *ctx, int c, const char *arg)
+{
+    struct app *a = ctx;
+    switch (c) {
+    case OPT_IN_IF:
+        a->in_if = arg;
+        break;
+    case OPT_OUT_IF:
+        a->out_if = arg;
+        break;
+    case OPT_STATUS:
+        a->status_secs = opts_status_secs(&a->o, arg);
+        break;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS,
         {"in-if", required_argument, NULL, OPT_IN_IF},
         {"out-if", required_argument, NULL, OPT_OUT_IF},
         {"status", required_argument, NULL, OPT_STATUS},
         {NULL, 0, NULL, 0},
     };
-    static struct app app;
+    static struct app app = {.status_secs = 10};
     struct app *a = &app;
-    uint32_t status_secs = 10;
-    int c;
 
     opts_init(&a->o, argv[0]);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        if (opts_common(&a->o, c, optarg))
-            continue;
-        switch (c) {
-        case 'h':
-            usage(stdout, a->o.prog);
-            return 0;
-        case OPT_IN_IF:
-            a->in_if = optarg;
-            break;
-        case OPT_OUT_IF:
-            a->out_if = optarg;
-            break;
-        case OPT_STATUS:
-            if (parse_u32(optarg, 0, 86400, &status_secs) < 0)
-                usage_error(&a->o, "bad --status '%s'", optarg);
-            break;
-        case ':':
-            usage_error(&a->o, "option %s needs a value", argv[optind - 1]);
-        default:
-            usage_error(&a->o, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        usage_error(&a->o, "unexpected argument '%s'", argv[optind]);
+    opts_parse(&a->o, argc, argv, "", longopts, raw_option, a, usage);
     if (a->in_if == NULL || a->out_if == NULL)
         usage_error(&a->o, "--in-if and --out-if are required");
     if (strcmp(a->in_if, a->out_if) == 0)
@@ -337,16 +318,11 @@ main(int argc, char **argv)
         fatal(&a->o, "raw socket: %s", strerror(errno));
     load_local_addresses(a);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    install_signals();
 
     fprintf(stderr, "%s: NAT from %s (inside) to %s (outside), public %s\n",
             a->o.prog, a->in_if, a->out_if, addr_str(a->o.pub[0]));
-    uint64_t next_status = mono_ms() + status_secs * 1000u;
+    uint64_t next_status = mono_ms() + a->status_secs * 1000u;
     uint64_t next_addr = mono_ms() + 10000;
     while (!stop_flag) {
         struct pollfd pfd[2] = {{a->in_fd, POLLIN, 0}, {a->out_fd, POLLIN, 0}};
@@ -371,9 +347,9 @@ main(int argc, char **argv)
             print_sessions(stdout, a->nat, now);
             fflush(stdout);
         }
-        if (status_secs && now >= next_status) {
+        if (a->status_secs && now >= next_status) {
             print_status(stdout, &a->o, a->nat);
-            next_status = now + status_secs * 1000u;
+            next_status = now + a->status_secs * 1000u;
         }
     }
     printf("%s: %llu packets received, %llu sent, %llu send errors, %llu for "

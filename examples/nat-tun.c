@@ -45,17 +45,6 @@
 #define RING_SLOTS  1024 /* packets queued per worker: a power of two */
 #define FRAG_ROUTES 256  /* fragmented datagrams followed at a time */
 
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void
-on_signal(int sig)
-{
-    if (sig == SIGUSR1)
-        dump_flag = 1;
-    else
-        stop_flag = 1;
-}
-
 static void
 usage(FILE *f, const char *prog)
 {
@@ -74,19 +63,6 @@ usage(FILE *f, const char *prog)
             "0: off)\n"
             "\n%s",
             prog, WORKERS_MAX, common_options_help);
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
 }
 
 /* Attach to (or create) TUN device @name and bring it up; its MTU goes to
@@ -151,8 +127,10 @@ send_packet(int fd, const uint8_t *buf, size_t len, struct counters *c)
 
 /*
  * Translate the @n packets of @io with @nat and write to @fd those that go
- * on, then the held fragments that are ready now. @scratch is PKT_MAX
- * bytes; @tag starts the verbose lines.
+ * on, and for an outbound packet refused for lack of resources the ICMP
+ * error that tells its sender (the kernel routes it to the inside host),
+ * then the held fragments that are ready now. @scratch is PKT_MAX bytes;
+ * @tag starts the verbose lines.
  */
 static void
 translate_and_send(const struct opts *o, const char *tag, struct nat *nat,
@@ -179,6 +157,7 @@ translate_and_send(const struct opts *o, const char *tag, struct nat *nat,
     }
 
     for (size_t i = 0; i < n; i++) {
+        size_t elen;
         switch (io[i].res.verdict) {
         case NAT_OUT:
         case NAT_IN:
@@ -186,7 +165,13 @@ translate_and_send(const struct opts *o, const char *tag, struct nat *nat,
         case NAT_PASS: /* not ours to translate: the kernel routes it */
             send_packet(fd, io[i].buf, io[i].len, c);
             break;
-        default: /* dropped (counted by libnat) or held */
+        case NAT_DROP: /* counted by libnat; a dropped packet is unchanged */
+            if (io[i].dir == NAT_DIR_OUT &&
+                (elen = icmp_for_drop(o, nat, io[i].res, io[i].buf, io[i].len,
+                                      scratch, PKT_MAX, mono_ms())) > 0)
+                send_packet(fd, scratch, elen, c);
+            break;
+        default: /* held */
             break;
         }
     }
@@ -686,29 +671,6 @@ unforwarded_range(const struct opts *o, uint32_t lo, uint32_t hi, uint16_t *min,
     return best_len > 0 ? 0 : -1;
 }
 
-/* Sum the counters of @s into @sum. */
-static void
-stats_add(struct nat_stats *sum, const struct nat_stats *s)
-{
-    for (int v = 0; v < NAT_VERDICT_MAX; v++)
-        sum->verdicts[v] += s->verdicts[v];
-    for (int r = 0; r < NAT_R_MAX; r++)
-        sum->drops[r] += s->drops[r];
-    sum->sessions_created += s->sessions_created;
-    sum->sessions_ended += s->sessions_ended;
-    sum->bindings_created += s->bindings_created;
-    sum->bindings_ended += s->bindings_ended;
-    sum->sessions += s->sessions;
-    sum->bindings += s->bindings;
-    sum->hosts += s->hosts;
-    sum->sessions_peak += s->sessions_peak;
-    sum->ports_held += s->ports_held;
-    sum->frags_tracked += s->frags_tracked;
-    sum->frags_held += s->frags_held;
-    sum->icmp_sent += s->icmp_sent;
-    sum->icmp_limited += s->icmp_limited;
-}
-
 /* The status line: what the workers last published, summed. */
 static void
 print_team_status(const struct team *t, const struct dispatcher *d)
@@ -893,76 +855,67 @@ team_run(struct team *t, const char *name, int fd, size_t mtu,
 
 enum { OPT_TUN = 1, OPT_STATUS, OPT_WORKERS };
 
+/* The program's own options. */
+struct tun_args {
+    struct opts o;
+    const char *tun;
+    uint32_t status_secs, nworkers;
+};
+
+static void
+tun_option(void *ctx, int c, const char *arg)
+{
+    struct tun_args *t = ctx;
+    switch (c) {
+    case OPT_TUN:
+        t->tun = arg;
+        break;
+    case OPT_STATUS:
+        t->status_secs = opts_status_secs(&t->o, arg);
+        break;
+    case OPT_WORKERS:
+        if (parse_u32(arg, 1, WORKERS_MAX, &t->nworkers) < 0)
+            usage_error(&t->o, "bad --workers '%s' (1 to %d)", arg,
+                        WORKERS_MAX);
+        break;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS,
         {"tun", required_argument, NULL, OPT_TUN},
         {"status", required_argument, NULL, OPT_STATUS},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {NULL, 0, NULL, 0},
     };
-    struct opts o;
-    const char *tun = NULL;
-    uint32_t status_secs = 10, nworkers = 1;
-    int c;
+    static struct tun_args args = {.status_secs = 10, .nworkers = 1};
+    struct opts *o = &args.o;
 
-    opts_init(&o, argv[0]);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-        if (opts_common(&o, c, optarg))
-            continue;
-        switch (c) {
-        case 'h':
-            usage(stdout, o.prog);
-            return 0;
-        case OPT_TUN:
-            tun = optarg;
-            break;
-        case OPT_STATUS:
-            if (parse_u32(optarg, 0, 86400, &status_secs) < 0)
-                usage_error(&o, "bad --status '%s'", optarg);
-            break;
-        case OPT_WORKERS:
-            if (parse_u32(optarg, 1, WORKERS_MAX, &nworkers) < 0)
-                usage_error(&o, "bad --workers '%s' (1 to %d)", optarg,
-                            WORKERS_MAX);
-            break;
-        case ':':
-            usage_error(&o, "option %s needs a value", argv[optind - 1]);
-        default:
-            usage_error(&o, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        usage_error(&o, "unexpected argument '%s'", argv[optind]);
-    if (tun == NULL)
-        usage_error(&o, "--tun is required");
-    opts_require(&o);
+    opts_init(o, argv[0]);
+    opts_parse(o, argc, argv, "", longopts, tun_option, &args, usage);
+    if (args.tun == NULL)
+        usage_error(o, "--tun is required");
+    opts_require(o);
 
     /* The instances first, so that a bad rule is a usage error. */
     static struct team team;
     struct nat *nat = NULL;
-    if (nworkers == 1)
-        nat = nat_from_opts(&o, 1);
+    if (args.nworkers == 1)
+        nat = nat_from_opts(o, 1);
     else
-        team_create(&team, &o, nworkers);
+        team_create(&team, o, args.nworkers);
     size_t mtu;
-    int fd = tun_open(&o, tun, &mtu);
+    int fd = tun_open(o, args.tun, &mtu);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    install_signals();
     signal(SIGPIPE, SIG_IGN);
 
-    if (nworkers == 1)
-        run_single(&o, nat, tun, fd, status_secs);
+    if (args.nworkers == 1)
+        run_single(o, nat, args.tun, fd, args.status_secs);
     else
-        team_run(&team, tun, fd, mtu, status_secs);
+        team_run(&team, args.tun, fd, mtu, args.status_secs);
     close(fd);
     return 0;
 }
