@@ -140,4 +140,32 @@ for workers in 1 2; do
     kill $(jobs -p) 2>/dev/null
     wait
 done
+# RFC 5508 REQ-8, RFC 6888 REQ-11b: with two sessions per host, a third
+# new flow is refused and the inside host hears ICMP destination
+# unreachable, code 13, from the router's inside address (the first
+# address of --inside). The kernel takes that source, one of its own, from
+# nat0 only with accept_local (nat-tun(8)).
+echo "==== nat-tun --host-sessions 2"
+nsx r sysctl -qw net.ipv4.conf.nat0.accept_local=1
+log="$WORK/nat-limit.log"
+spawn r "$log" "$PROG" --tun nat0 --public $PUB --inside 10.0.0.0/24 \
+    --host-sessions 2 --status 0
+NAT_PID=$BG_PID
+check "nat-tun --host-sessions 2 started" wait_for "$log" "translating on nat0" 10
+check "a flow beyond the per-host limit gets ICMP unreachable code 13 from 10.0.0.1" \
+    nsx h2 timeout 20 python3 "$NETTOOL" prohibited 198.51.100.2 7100 10.0.0.1
+stop_nat "$NAT_PID" "$log"
+check "the refusals are counted as per-host limit drops" \
+    grep -q "^  host-sessions " "$log"
+grep -A3 '^drops by reason' "$log"
+
+echo "==== nat-tun --host-sessions 2 --no-icmp"
+log="$WORK/nat-noicmp.log"
+spawn r "$log" "$PROG" --tun nat0 --public $PUB --inside 10.0.0.0/24 \
+    --host-sessions 2 --status 0 --no-icmp
+NAT_PID=$BG_PID
+check "nat-tun --no-icmp started" wait_for "$log" "translating on nat0" 10
+check "with --no-icmp no ICMP error comes back" \
+    sh -c "! ip netns exec $(ns h2) timeout 20 python3 $NETTOOL prohibited 198.51.100.2 7200 10.0.0.1"
+stop_nat "$NAT_PID" "$log"
 e2e_finish

@@ -14,6 +14,9 @@ status says whether it got what it expected.
   banner HOST PORT                connect and print the greeting
   ttl-probe HOST PORT ROUTER      find an ICMP time exceeded from ROUTER
   unreach HOST PORT               expect ICMP port unreachable from HOST
+  prohibited HOST PORT ROUTER     new UDP flows (PORT, PORT+1, ...) until
+                                  ROUTER answers one with ICMP destination
+                                  unreachable code 13 (admin. prohibited)
 """
 import hashlib
 import select
@@ -232,12 +235,27 @@ def unreach(host, port):
     sys.exit(1)
 
 
+def prohibited(host, port, router):
+    socks = []
+    for i in range(8):
+        s = err_socket()
+        socks.append(s)  # keep each flow's socket (and its session) open
+        s.connect((host, int(port) + i))
+        s.send(b"new flow %d" % i)
+        for etype, ecode, frm in icmp_errors(s, 1.0):
+            out("flow %d: icmp type %d code %d from %s" % (i, etype, ecode, frm))
+            if etype == 3 and ecode == 13 and frm == router:
+                sys.exit(0)
+    out("no administratively prohibited from %s" % router)
+    sys.exit(1)
+
+
 COMMANDS = {
     "tcp-send": tcp_send, "tcp-recv": tcp_recv,
     "udp-echo-server": udp_echo_server, "udp-echo": udp_echo,
     "udp-listen": udp_listen, "udp-send": udp_send,
     "banner-server": banner_server, "banner": banner,
-    "ttl-probe": ttl_probe, "unreach": unreach,
+    "ttl-probe": ttl_probe, "unreach": unreach, "prohibited": prohibited,
 }
 
 if __name__ == "__main__":
