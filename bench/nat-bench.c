@@ -271,8 +271,6 @@ world_create(struct world *w, uint32_t n, const struct nat_config *base)
     memset(c.secret, 0x42, sizeof(c.secret));
     c.max_sessions = n;
     c.max_pool = pool_size(n);
-    c.filtering[NAT_P_UDP] = NAT_FILTER_EI;
-    c.filtering[NAT_P_TCP] = NAT_FILTER_EI;
     c.frag_held = 4;
     c.frag_entries = 64;
     /* The instance lives in caller memory (nat_create_in) backed by huge
