@@ -7,7 +7,8 @@
  * Conventions used throughout:
  *  - All names start with nat_ or NAT_.
  *  - Functions that can fail return 0 or a positive count on success and a
- *    negative NAT_E* code on failure; nat_strerror() names the code.
+ *    negative NAT_E* code on failure; nat_strerror() names the code. A NULL
+ *    instance is NAT_EINVAL (NAT_ENOENT for lookups, 0 for counts).
  *  - IPv4 addresses and ports passed through the API are in host byte order
  *    (10.0.0.1 is 0x0a000001). Packet bytes are always network order.
  *  - Checksum values are the numeric value of the 16-bit field as read in

@@ -292,6 +292,8 @@ int
 nat_frag_collect(struct nat *n, uint8_t *buf, size_t cap, size_t *len,
                  struct nat_result *res)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     uint32_t i = n->ready_head;
     if (i == NIL)
         return 0;

@@ -321,6 +321,8 @@ nat_destroy(struct nat *n)
 size_t
 nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 {
+    if (n == NULL)
+        return 0;
     tbl_clock(n, now_ms);
     frag_expire(n, budget);
     return tbl_expire(n, budget);
@@ -329,6 +331,8 @@ nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 size_t
 nat_flush(struct nat *n, uint64_t now_ms)
 {
+    if (n == NULL)
+        return 0;
     tbl_clock(n, now_ms);
     frag_init(n); /* fragment state refers to the mappings */
     n->nftrack = n->nfheld = 0;
@@ -359,6 +363,8 @@ nat_session_lookup(struct nat *n, enum nat_dir side, uint8_t proto,
                    uint32_t addr, uint16_t port, uint32_t rem_addr,
                    uint16_t rem_port, struct nat_session *out)
 {
+    if (n == NULL)
+        return NAT_ENOENT;
     if (proto == 1)
         rem_port = 0;
     uint32_t i =
@@ -375,6 +381,8 @@ nat_session_lookup(struct nat *n, enum nat_dir side, uint8_t proto,
 int
 nat_session_next(struct nat *n, uint64_t *cursor, struct nat_session *out)
 {
+    if (n == NULL || cursor == NULL || out == NULL)
+        return 0;
     for (uint64_t i = *cursor; i < n->sess_cap; i++) {
         if (n->sess[i].tclass != TC_FREE) {
             sess_info(n, (uint32_t)i, out);
@@ -389,6 +397,8 @@ nat_session_next(struct nat *n, uint64_t *cursor, struct nat_session *out)
 int
 nat_session_delete(struct nat *n, uint64_t id, uint64_t now_ms)
 {
+    if (n == NULL)
+        return NAT_ENOENT;
     uint32_t i = (uint32_t)id;
     if (i >= n->sess_cap || n->sess[i].tclass == TC_FREE ||
         n->sess[i].gen != (uint32_t)(id >> 32))
@@ -403,6 +413,8 @@ nat_session_delete(struct nat *n, uint64_t id, uint64_t now_ms)
 size_t
 nat_session_count(const struct nat *n, uint8_t proto)
 {
+    if (n == NULL)
+        return 0;
     switch (proto) {
     case 0:
         return n->nsess;
@@ -420,6 +432,8 @@ nat_session_count(const struct nat *n, uint8_t proto)
 void
 nat_stats_get(const struct nat *n, struct nat_stats *st)
 {
+    if (n == NULL || st == NULL)
+        return;
     *st = n->st;
     st->sessions = n->nsess;
     st->bindings = n->nbind;

@@ -138,24 +138,32 @@ prefix_del(struct prefix *p, uint32_t *np, uint32_t addr, uint8_t len)
 int
 nat_inside_add(struct nat *n, uint32_t prefix, uint8_t len)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     return prefix_add(n->inside, &n->ninside, n->prefix_cap, prefix, len);
 }
 
 int
 nat_inside_del(struct nat *n, uint32_t prefix, uint8_t len)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     return prefix_del(n->inside, &n->ninside, prefix, len);
 }
 
 int
 nat_exclude_add(struct nat *n, uint32_t prefix, uint8_t len)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     return prefix_add(n->exclude, &n->nexclude, n->prefix_cap, prefix, len);
 }
 
 int
 nat_exclude_del(struct nat *n, uint32_t prefix, uint8_t len)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     return prefix_del(n->exclude, &n->nexclude, prefix, len);
 }
 
@@ -189,6 +197,8 @@ addr_ok(uint32_t a)
 int
 nat_pool_add(struct nat *n, uint32_t addr)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     if (!addr_ok(addr))
         return NAT_EINVAL;
     if (rules_pool_find(n, addr) != NIL || rules_o2o_by_ext(n, addr))
@@ -224,6 +234,8 @@ nat_pool_add(struct nat *n, uint32_t addr)
 int
 nat_pool_del(struct nat *n, uint32_t addr)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     uint32_t i = rules_pool_find(n, addr);
     if (i == NIL)
         return NAT_ENOENT;
@@ -289,6 +301,8 @@ forward_norm(const struct nat_forward *in, struct nat_forward *out)
 int
 nat_forward_add(struct nat *n, const struct nat_forward *fw)
 {
+    if (n == NULL || fw == NULL)
+        return NAT_EINVAL;
     struct nat_forward f;
     int rc = forward_norm(fw, &f);
     if (rc)
@@ -316,6 +330,8 @@ nat_forward_add(struct nat *n, const struct nat_forward *fw)
 int
 nat_forward_del(struct nat *n, const struct nat_forward *fw)
 {
+    if (n == NULL || fw == NULL)
+        return NAT_EINVAL;
     /* Only the external side identifies a forward. */
     struct nat_forward f = *fw;
     if (f.ext_port_last == 0)
@@ -349,6 +365,8 @@ nat_forward_del(struct nat *n, const struct nat_forward *fw)
 int
 nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     if (!addr_ok(in_addr) || !addr_ok(ext_addr))
         return NAT_EINVAL;
     if (rules_pool_find(n, ext_addr) != NIL)
@@ -367,6 +385,8 @@ nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)
 int
 nat_one_to_one_del(struct nat *n, uint32_t in_addr)
 {
+    if (n == NULL)
+        return NAT_EINVAL;
     for (uint32_t i = 0; i < n->no2o; i++) {
         if (n->o2o[i].in_addr == in_addr) {
             n->o2o[i] = n->o2o[--n->no2o];
