@@ -1899,6 +1899,48 @@ START_TEST(burst_equals_sequential_random)
 }
 END_TEST
 
+/* A NULL instance is refused by every function, never dereferenced. */
+START_TEST(null_instance_is_refused)
+{
+    struct nat_forward fw = {.proto = 6,
+                             .ext_addr = T_PUB,
+                             .ext_port = 80,
+                             .in_addr = T_H1,
+                             .in_port = 80};
+    struct nat_session s;
+    struct nat_stats st;
+    struct nat_result r;
+    uint64_t cur = 0;
+    uint8_t b[64];
+    size_t len = 0;
+    ck_assert_int_eq(nat_pool_add(NULL, T_PUB), NAT_EINVAL);
+    ck_assert_int_eq(nat_pool_del(NULL, T_PUB), NAT_EINVAL);
+    ck_assert_int_eq(nat_inside_add(NULL, IP4(10, 0, 0, 0), 8), NAT_EINVAL);
+    ck_assert_int_eq(nat_inside_del(NULL, IP4(10, 0, 0, 0), 8), NAT_EINVAL);
+    ck_assert_int_eq(nat_exclude_add(NULL, IP4(10, 0, 0, 0), 8), NAT_EINVAL);
+    ck_assert_int_eq(nat_exclude_del(NULL, IP4(10, 0, 0, 0), 8), NAT_EINVAL);
+    ck_assert_int_eq(nat_forward_add(NULL, &fw), NAT_EINVAL);
+    ck_assert_int_eq(nat_forward_del(NULL, &fw), NAT_EINVAL);
+    ck_assert_int_eq(nat_one_to_one_add(NULL, T_H1, T_PUB2), NAT_EINVAL);
+    ck_assert_int_eq(nat_one_to_one_del(NULL, T_H1), NAT_EINVAL);
+    ck_assert_int_eq(
+        nat_session_lookup(NULL, NAT_DIR_OUT, 17, T_H1, 1, T_R1, 2, &s),
+        NAT_ENOENT);
+    ck_assert_int_eq(nat_session_next(NULL, &cur, &s), 0);
+    ck_assert_int_eq(nat_session_delete(NULL, 0, 0), NAT_ENOENT);
+    ck_assert_uint_eq(nat_session_count(NULL, 0), 0);
+    ck_assert_uint_eq(nat_expire(NULL, 0, 10), 0);
+    ck_assert_uint_eq(nat_flush(NULL, 0), 0);
+    nat_stats_get(NULL, &st);
+    ck_assert_int_eq(nat_frag_collect(NULL, b, sizeof(b), &len, &r),
+                     NAT_EINVAL);
+    ck_assert_uint_eq(nat_translate_burst(NULL, NULL, 0, 0), 0);
+    r = nat_translate(NULL, NAT_DIR_OUT, b, &len, sizeof(b), 0);
+    ck_assert_int_eq(r.verdict, NAT_DROP);
+    nat_destroy(NULL);
+}
+END_TEST
+
 /* =========================================================================
  * Regressions: library bugs found by this suite, fixed in lib/translate.c.
  * ========================================================================= */
@@ -2061,6 +2103,7 @@ nat_suite(void)
     tcase_add_test(tc, translate_rejects_bad_direction);
     tcase_add_test(tc, burst_matches_single_translation);
     tcase_add_test(tc, burst_equals_sequential_random);
+    tcase_add_test(tc, null_instance_is_refused);
     suite_add_tcase(s, tc);
     add_regressions(s);
     return s;
