@@ -63,13 +63,12 @@ struct bind {
     uint16_t in_port, ext_port, rem_port;
     uint8_t proto;
     uint8_t flags;
+    uint16_t pool; /* pool slot of ext_addr (max_pool <= 4096) */
     uint32_t host;
-    uint32_t pool;                /* pool slot of ext_addr */
     uint32_t hnext_in, hnext_out; /* hash chains */
-    uint32_t sess_head;           /* list of its sessions */
-    uint32_t nsess;
-    uint32_t lprev, lnext; /* held list / free list */
-    uint32_t held_since;   /* low 32 bits of ms when the hold began */
+    uint32_t sess_head;           /* list of its sessions (NIL: none) */
+    uint32_t lnext;               /* held queue / free list */
+    uint32_t held_since;          /* low 32 bits of ms when the hold began */
 };
 
 /* An inside host: paired pooling (RFC 4787 REQ-2) and per-host limits. */

@@ -72,31 +72,32 @@ sl_requeue(struct nat *n, struct list *l, uint32_t i)
         l->tail = i;
 }
 
+/* The held-binding list is a queue: bindings join at the tail when their
+ * hold begins and leave only from the head, oldest first. */
 static void
-bl_unlink(struct nat *n, struct list *l, uint32_t i)
+held_push(struct nat *n, uint32_t i)
 {
-    struct bind *b = &n->bind[i];
-    if (b->lprev != NIL)
-        n->bind[b->lprev].lnext = b->lnext;
+    n->bind[i].lnext = NIL;
+    if (n->held.tail != NIL)
+        n->bind[n->held.tail].lnext = i;
     else
-        l->head = b->lnext;
-    if (b->lnext != NIL)
-        n->bind[b->lnext].lprev = b->lprev;
-    else
-        l->tail = b->lprev;
+        n->held.head = i;
+    n->held.tail = i;
+    n->nheld++;
 }
 
+static void bind_release_port(struct nat *n, uint32_t bi);
+
+/* End the hold of the oldest held binding: its port becomes free. */
 static void
-bl_append(struct nat *n, struct list *l, uint32_t i)
+held_release_oldest(struct nat *n)
 {
-    struct bind *b = &n->bind[i];
-    b->lnext = NIL;
-    b->lprev = l->tail;
-    if (l->tail != NIL)
-        n->bind[l->tail].lnext = i;
-    else
-        l->head = i;
-    l->tail = i;
+    uint32_t bi = n->held.head;
+    n->held.head = n->bind[bi].lnext;
+    if (n->held.head == NIL)
+        n->held.tail = NIL;
+    n->nheld--;
+    bind_release_port(n, bi);
 }
 
 void
@@ -250,12 +251,8 @@ bind_release_port(struct nat *n, uint32_t bi)
 uint32_t
 tbl_bind_new(struct nat *n)
 {
-    if (n->bind_free == NIL && n->held.head != NIL) {
-        uint32_t old = n->held.head;
-        bl_unlink(n, &n->held, old);
-        n->nheld--;
-        bind_release_port(n, old);
-    }
+    if (n->bind_free == NIL && n->held.head != NIL)
+        held_release_oldest(n);
     uint32_t i = n->bind_free;
     if (i == NIL)
         return NIL;
@@ -263,7 +260,7 @@ tbl_bind_new(struct nat *n)
     struct bind *b = &n->bind[i];
     memset(b, 0, sizeof(*b));
     b->sess_head = NIL;
-    b->lprev = b->lnext = NIL;
+    b->lnext = NIL;
     return i;
 }
 
@@ -324,8 +321,7 @@ bind_end(struct nat *n, uint32_t bi, enum nat_end_cause cause, int hold)
     if (hold && n->cfg.port_hold_ms > 0 && !(b->flags & BF_FORWARD)) {
         b->flags |= BF_HELD;
         b->held_since = n->now32;
-        bl_append(n, &n->held, bi);
-        n->nheld++;
+        held_push(n, bi);
     } else {
         bind_release_port(n, bi);
     }
@@ -381,7 +377,6 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     if (b->sess_head != NIL)
         n->sess[b->sess_head].bprev = i;
     b->sess_head = i;
-    b->nsess++;
 
     sl_append(n, &n->lists[tc], i);
     n->host[b->host].nsess++;
@@ -444,7 +439,6 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
         b->sess_head = s->bnext;
     if (s->bnext != NIL)
         n->sess[s->bnext].bprev = s->bprev;
-    b->nsess--;
 
     sl_unlink(n, &n->lists[s->tclass], i);
     n->host[b->host].nsess--;
@@ -459,7 +453,7 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
     s->lnext = n->sess_free;
     n->sess_free = i;
 
-    if (b->nsess == 0)
+    if (b->sess_head == NIL) /* its last session */
         bind_end(n, bi, cause, cause != NAT_END_FLUSHED);
 }
 
@@ -496,9 +490,7 @@ tbl_expire(struct nat *n, size_t budget)
         if (bi == NIL ||
             ms_since(n->now32, n->bind[bi].held_since) < n->cfg.port_hold_ms)
             break;
-        bl_unlink(n, &n->held, bi);
-        n->nheld--;
-        bind_release_port(n, bi);
+        held_release_oldest(n);
     }
     return done;
 }
@@ -519,12 +511,8 @@ tbl_clock(struct nat *n, uint64_t now_ms)
         for (int c = 0; c < TC_MAX; c++)
             while (n->lists[c].head != NIL)
                 tbl_sess_end(n, n->lists[c].head, NAT_END_EXPIRED);
-        while (n->held.head != NIL) {
-            uint32_t bi = n->held.head;
-            bl_unlink(n, &n->held, bi);
-            n->nheld--;
-            bind_release_port(n, bi);
-        }
+        while (n->held.head != NIL)
+            held_release_oldest(n);
     }
     n->last_call = now_ms;
 }
@@ -539,11 +527,7 @@ tbl_flush(struct nat *n)
             done++;
         }
     }
-    while (n->held.head != NIL) {
-        uint32_t bi = n->held.head;
-        bl_unlink(n, &n->held, bi);
-        n->nheld--;
-        bind_release_port(n, bi);
-    }
+    while (n->held.head != NIL)
+        held_release_oldest(n);
     return done;
 }

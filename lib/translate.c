@@ -219,7 +219,7 @@ bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi, uint32_t krem,
     b->proto = p->proto;
     b->flags = flags;
     b->host = hi;
-    b->pool = pool;
+    b->pool = (uint16_t)pool;
     tbl_bind_link(n, bi);
     *out = bi;
     return NAT_R_NONE;
@@ -446,7 +446,7 @@ create_forward_in(struct nat *n, const struct nat_pkt *p,
     b->proto = p->proto;
     b->flags = BF_FORWARD;
     b->host = hi;
-    b->pool = pool;
+    b->pool = (uint16_t)pool;
     tbl_bind_link(n, bi);
     *bi_out = bi;
     return verdict(NAT_IN);
