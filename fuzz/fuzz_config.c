@@ -48,8 +48,6 @@ on_event(const struct nat_event *ev, void *arg)
 
 /* Shadow model of the rules that have simple semantics. */
 struct shadow {
-    struct nat_forward fwd[16]; /* added forwards (for the F3 mask) */
-    size_t nfwd;
     uint8_t pool[8];
     uint8_t o2o[8]; /* by inside address index: external index + 1 */
     uint8_t inside[6], exclude[6];
@@ -61,23 +59,6 @@ o2o_ext_used(const struct shadow *sh, uint32_t ai)
     for (int i = 0; i < 8; i++)
         if (sh->o2o[i] == ai + 1)
             return 1;
-    return 0;
-}
-
-static int
-fwd_target_taken(const struct shadow *sh, const struct nat_forward *f)
-{
-    uint32_t n = f->ext_port_last ? (uint32_t)(f->ext_port_last - f->ext_port)
-                                  : 0;
-    for (size_t i = 0; i < sh->nfwd; i++) {
-        const struct nat_forward *o = &sh->fwd[i];
-        uint32_t m = o->ext_port_last ? (uint32_t)(o->ext_port_last -
-                                                   o->ext_port)
-                                      : 0;
-        if (o->proto == f->proto && o->in_addr == f->in_addr &&
-            f->in_port <= o->in_port + m && o->in_port <= f->in_port + n)
-            return 1;
-    }
     return 0;
 }
 
@@ -217,17 +198,11 @@ rule_op(struct nat *n, struct fz *f, uint8_t op, struct shadow *sh)
         fw.ext_port_last = (b & 0x20) ? (uint16_t)(fw.ext_port + 3) : 0;
         fw.in_addr = ADDRS[bi];
         fw.in_port = (b & 0x40) ? 65534 : 8080;
-        /* Open finding F3 (second trigger): two forwards to one inside
-         * endpoint give two sessions with the same inside tuple. */
-        if (FZ_MASK_OPEN && op == 4 && fwd_target_taken(sh, &fw))
-            break;
         rc = op == 4 ? nat_forward_add(n, &fw) : nat_forward_del(n, &fw);
         FZ_ASSERT(rc <= 0 && rc >= NAT_ERANGE);
         if (rc == 0 && op == 4) {
             /* The same forward twice overlaps itself. */
             FZ_ASSERT(nat_forward_add(n, &fw) == NAT_EEXIST);
-            if (sh->nfwd < 16)
-                sh->fwd[sh->nfwd++] = fw;
         }
         break;
     }
@@ -275,9 +250,6 @@ fill_config(struct fz *f, struct nat_config *c, struct counters *ev)
     for (int p = 0; p < NAT_P_MAX; p++) {
         c->mapping[p] = (uint8_t)((m >> (2 * p)) & 3); /* 3 is invalid */
         c->filtering[p] = (uint8_t)((m >> (2 * p + 1)) & 3);
-        /* Open finding F3: filtering laxer than mapping. */
-        if (FZ_MASK_OPEN && c->filtering[p] < c->mapping[p])
-            c->filtering[p] = c->mapping[p];
     }
     uint8_t h = fz_u8(f);
     c->frag_entries = h & 7; /* 0 is invalid: F1 in README.md */

@@ -657,11 +657,6 @@ frag_step(struct state *st, struct fz *f, enum nat_dir dir)
     }
     if (!(first == NAT_OUT || first == NAT_IN || first == NAT_HAIRPIN))
         return;
-    /* Open finding F2: a later fragment of a 1:1 host that arrives first
-     * is sent out although its first fragment is hairpinned. */
-    if (FZ_MASK_OPEN && dir == NAT_DIR_OUT && fz_ld32(b + 12) == O2O_IN &&
-        ours(fz_ld32(b + 16)))
-        return;
     size_t got = 0;
     for (size_t i = 0; i < fc.n; i++) {
         if (!fc.got[i])
@@ -753,10 +748,6 @@ setup(struct state *st, struct fz *f)
     for (int p = 0; p < NAT_P_MAX; p++) {
         c->mapping[p] = (uint8_t)((m >> (2 * p)) % 3);
         c->filtering[p] = (uint8_t)((fl >> (2 * p)) % 3);
-        /* Open finding F3: filtering laxer than mapping admits a second
-         * session for an inside tuple that already has one. */
-        if (FZ_MASK_OPEN && c->filtering[p] < c->mapping[p])
-            c->filtering[p] = c->mapping[p];
     }
     c->port_preserve = x & 1;
     c->port_parity = x >> 1 & 1;

@@ -221,9 +221,9 @@ def translate_seeds():
                0x00, 0x06, 0x25, 0x00, 0x00, 0x01, 0x01])
     for i in range(20):
         n = rng.randrange(10, 120)
-        # Random programs under a config that keeps clear of the open
-        # findings in fuzz/README.md (frag_entries 0, filtering laxer than
-        # mapping): the seeds must pass until those are fixed.
+        # Random programs with endpoint-independent mapping (kept from
+        # when filtering laxer than mapping was an open finding, F3) and
+        # never frag_entries 0 (refused since F1).
         cfg = bytes([0x00, rng.randrange(256), rng.randrange(256),
                      rng.randrange(256), rng.randrange(256) & 0xfc])
         s["random-%02d" % i] = cfg + bytes(rng.randrange(256)
