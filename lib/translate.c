@@ -235,16 +235,12 @@ create_out(struct nat *n, const struct nat_pkt *p, uint32_t *si_out)
     uint16_t kport = 0;
     uint16_t rport = rem_port_key(p, p->dport);
 
-    switch (n->cfg.mapping[pi]) {
-    case NAT_MAP_APD:
-        kport = rport;
-        /* fall through */
-    case NAT_MAP_AD:
+    /* RFC 4787 REQ-1: endpoint-independent unless configured otherwise;
+     * dependent mappings key the binding by the remote address (and port). */
+    if (n->cfg.mapping[pi] != NAT_MAP_EI)
         krem = p->dst;
-        break;
-    default: /* RFC 4787 REQ-1: endpoint-independent */
-        break;
-    }
+    if (n->cfg.mapping[pi] == NAT_MAP_APD)
+        kport = rport;
 
     if (n->sess_free == NIL)
         return exhausted(n, p, NAT_R_TABLE_FULL);

@@ -154,6 +154,8 @@ t_fix_all_csums(uint8_t *b, size_t len)
     size_t tot = ld16(b + 2);
     if (tot > len)
         tot = len;
+    if (len < 20 || ihl < 20 || ihl > tot)
+        return; /* no header to fix, or lengths that would wrap */
     t_fix_ip_csum(b);
     uint8_t *l4 = b + ihl;
     size_t l4len = tot - ihl;
@@ -165,7 +167,9 @@ t_fix_all_csums(uint8_t *b, size_t len)
         uint16_t c = ref_finish(ref_sum(l4, l4len, ref_pseudo(b, 17, l4len)));
         st16(l4 + 6, c == 0 ? 0xffff : c);
     } else if (b[9] == 1 && l4len >= 8) {
-        if ((l4[0] == 3 || l4[0] == 11 || l4[0] == 12) && l4len >= 28)
+        size_t iihl = l4len >= 28 ? (size_t)(l4[8] & 0x0f) * 4 : 0;
+        if ((l4[0] == 3 || l4[0] == 11 || l4[0] == 12) && iihl >= 20 &&
+            8 + iihl <= l4len) /* the embedded header must fit */
             t_fix_ip_csum(l4 + 8);
         st16(l4 + 2, 0);
         st16(l4 + 2, ref_finish(ref_sum(l4, l4len, 0)));
