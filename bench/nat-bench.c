@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h" /* the library's own network-order loads/stores */
 #include "libnat.h"
 
 #define MAXRUNS        15
@@ -119,35 +120,6 @@ flow_rem(uint32_t f)
 }
 
 #define REM_PORT 53
-
-static inline void
-st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void
-st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint16_t
-ld16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
 
 /* A template packet with zero addresses and ports and the partial sums of
  * everything else, so writing a flow's packet costs a few additions. */
