@@ -11,18 +11,9 @@
 
 #include <string.h>
 
+#include "cksum.h"
 #include "libnat.h"
 
-static inline uint16_t
-fold64(uint64_t s)
-{
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)s;
-}
 
 static inline int
 host_is_little_endian(void)
@@ -77,11 +68,11 @@ sum_native(const uint8_t *p, size_t len)
     const size_t chunk = (size_t)1 << 30;
     uint64_t s = 0;
     while (len > chunk) {
-        s = fold64(s) + fold64(sum_chunk(p, chunk));
+        s = ck_fold(s) + ck_fold(sum_chunk(p, chunk));
         p += chunk;
         len -= chunk;
     }
-    return fold64((uint64_t)fold64(s) + fold64(sum_chunk(p, len)));
+    return ck_fold((uint64_t)ck_fold(s) + ck_fold(sum_chunk(p, len)));
 }
 
 uint32_t
@@ -91,19 +82,19 @@ nat_csum_add(uint32_t sum, const void *buf, size_t len)
 
     if (host_is_little_endian())
         s = (uint16_t)(s << 8 | s >> 8);
-    return fold64((uint64_t)sum + s);
+    return ck_fold((uint64_t)sum + s);
 }
 
 uint16_t
 nat_csum_fold(uint32_t sum)
 {
-    return fold64(sum);
+    return ck_fold(sum);
 }
 
 uint16_t
 nat_csum_finish(uint32_t sum)
 {
-    return (uint16_t)~fold64(sum);
+    return (uint16_t)~ck_fold(sum);
 }
 
 uint16_t
@@ -117,7 +108,7 @@ nat_csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
     uint64_t s = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
                  proto + len;
-    return fold64(s);
+    return ck_fold(s);
 }
 
 uint32_t
@@ -130,7 +121,7 @@ nat_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t next,
         s += (uint32_t)(dst[i] << 8 | dst[i + 1]);
     }
     s += (len >> 16) + (len & 0xffffu) + next;
-    return fold64(s);
+    return ck_fold(s);
 }
 
 /*
@@ -141,21 +132,13 @@ nat_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t next,
 uint16_t
 nat_csum_update16(uint16_t csum, uint16_t from, uint16_t to)
 {
-    uint64_t s = (uint16_t)~csum;
-    s += (uint16_t)~from;
-    s += to;
-    return (uint16_t)~fold64(s);
+    return ck_adjust(csum, ck_delta16(from, to));
 }
 
 uint16_t
 nat_csum_update32(uint16_t csum, uint32_t from, uint32_t to)
 {
-    uint64_t s = (uint16_t)~csum;
-    s += (uint16_t) ~(from >> 16);
-    s += (uint16_t)~from;
-    s += to >> 16;
-    s += to & 0xffffu;
-    return (uint16_t)~fold64(s);
+    return ck_adjust(csum, ck_delta32(from, to));
 }
 
 uint16_t
@@ -168,15 +151,11 @@ nat_csum_udp_final(uint16_t csum)
 uint16_t
 nat_csum_udp_update16(uint16_t csum, uint16_t from, uint16_t to)
 {
-    if (csum == 0)
-        return 0;
-    return nat_csum_udp_final(nat_csum_update16(csum, from, to));
+    return ck_adjust_udp(csum, ck_delta16(from, to));
 }
 
 uint16_t
 nat_csum_udp_update32(uint16_t csum, uint32_t from, uint32_t to)
 {
-    if (csum == 0)
-        return 0;
-    return nat_csum_udp_final(nat_csum_update32(csum, from, to));
+    return ck_adjust_udp(csum, ck_delta32(from, to));
 }

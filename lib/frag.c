@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "cksum.h"
 #include "nat_internal.h"
 #include "packet.h"
 
@@ -39,9 +40,73 @@ frag_init(struct nat *n)
     n->ftrack_free = n->ftrack_cap ? 0 : NIL;
     memset(n->fidx, 0xff, sizeof(uint32_t) * (n->fmask + 1));
     n->fq_head = n->fq_tail = NIL;
-    for (uint32_t i = 0; i < n->fheld_cap; i++)
+    for (uint32_t i = 0; i < n->fheld_cap; i++) {
         n->fheld[i].state = FH_FREE;
+        n->fheld[i].qnext = i + 1 < n->fheld_cap ? i + 1 : NIL;
+    }
+    n->fh_free = n->fheld_cap ? 0 : NIL;
+    memset(n->fh_kidx, 0xff, sizeof(uint32_t) * (n->fh_mask + 1));
+    memset(n->fh_sidx, 0xff, sizeof(uint32_t) * (n->fh_mask + 1));
+    n->hq_head = n->hq_tail = NIL;
     n->ready_head = n->ready_tail = NIL;
+}
+
+/* ---- the held store: three doubly linked lists per slot ------------------ */
+
+static uint32_t *
+kidx_head(struct nat *n, uint32_t src, uint32_t dst, uint16_t id,
+          uint8_t proto, uint8_t dir)
+{
+    return &n->fh_kidx[nat_hash5(n, (uint8_t)(proto ^ (dir << 7)), src, id,
+                                 dst, 0x5eed) &
+                       n->fh_mask];
+}
+
+static uint32_t *
+sidx_head(struct nat *n, uint32_t src)
+{
+    return &n->fh_sidx[nat_hash5(n, 0xf5, src, 0, 0, 0) & n->fh_mask];
+}
+
+/* Link slot @i at the head of, or unlink it from, the list threaded
+ * through its @prev/@next members (the key and source chains share it). */
+#define FH_LINK(n, headp, i, prev, next)                                       \
+    do {                                                                       \
+        uint32_t *h_ = (headp);                                                \
+        (n)->fheld[i].prev = NIL;                                              \
+        (n)->fheld[i].next = *h_;                                              \
+        if (*h_ != NIL)                                                        \
+            (n)->fheld[*h_].prev = (i);                                        \
+        *h_ = (i);                                                             \
+    } while (0)
+#define FH_UNLINK(n, headp, i, prev, next)                                     \
+    do {                                                                       \
+        struct frag_held *e_ = &(n)->fheld[i];                                 \
+        if (e_->prev != NIL)                                                   \
+            (n)->fheld[e_->prev].next = e_->next;                              \
+        else                                                                   \
+            *(headp) = e_->next;                                               \
+        if (e_->next != NIL)                                                   \
+            (n)->fheld[e_->next].prev = e_->prev;                              \
+    } while (0)
+
+/* A held fragment leaves the key and source chains and the arrival queue
+ * (it stays in its slot: ready, or about to be freed). */
+static void
+held_unlink(struct nat *n, uint32_t i)
+{
+    struct frag_held *h = &n->fheld[i];
+    FH_UNLINK(n, kidx_head(n, h->src, h->dst, h->id, h->proto, h->dir), i,
+              kprev, knext);
+    FH_UNLINK(n, sidx_head(n, h->src), i, sprev, snext);
+    if (h->qprev != NIL)
+        n->fheld[h->qprev].qnext = h->qnext;
+    else
+        n->hq_head = h->qnext;
+    if (h->qnext != NIL)
+        n->fheld[h->qnext].qprev = h->qprev;
+    else
+        n->hq_tail = h->qprev;
 }
 
 static uint32_t
@@ -77,10 +142,14 @@ track_pop(struct nat *n)
     n->nftrack--;
 }
 
+/* Return slot @i (already off the held lists) to the free list; @why is
+ * the drop it counts as, or NAT_R_NONE. */
 static void
 held_free(struct nat *n, uint32_t i, enum nat_reason why)
 {
     n->fheld[i].state = FH_FREE;
+    n->fheld[i].qnext = n->fh_free;
+    n->fh_free = i;
     n->nfheld--;
     if (why != NAT_R_NONE) {
         n->st.verdicts[NAT_DROP]++;
@@ -94,11 +163,30 @@ frag_expire(struct nat *n, size_t budget)
     while (budget-- > 0 && n->fq_head != NIL &&
            n->ftrack[n->fq_head].expires <= n->now)
         track_pop(n);
-    if (n->nfheld == 0)
-        return;
-    for (uint32_t i = 0; i < n->fheld_cap; i++)
-        if (n->fheld[i].state == FH_HELD && n->fheld[i].expires <= n->now)
-            held_free(n, i, NAT_R_FRAG_TIMEOUT);
+    /* One timeout for all: the arrival queue is in deadline order. */
+    uint32_t i;
+    while ((i = n->hq_head) != NIL && n->fheld[i].expires <= n->now) {
+        held_unlink(n, i);
+        held_free(n, i, NAT_R_FRAG_TIMEOUT);
+    }
+}
+
+/* nat_flush(): tracked datagrams are forgotten; held fragments, ready or
+ * not, are dropped and counted as drops, so the statistics still add up. */
+void
+frag_flush(struct nat *n)
+{
+    uint32_t i;
+    while ((i = n->hq_head) != NIL) {
+        held_unlink(n, i);
+        held_free(n, i, NAT_R_FRAG_ORPHAN);
+    }
+    while ((i = n->ready_head) != NIL) {
+        n->ready_head = n->fheld[i].qnext;
+        held_free(n, i, NAT_R_FRAG_ORPHAN);
+    }
+    frag_init(n);
+    n->nftrack = n->nfheld = 0;
 }
 
 static struct nat_result
@@ -112,22 +200,7 @@ result(enum nat_verdict v, enum nat_reason r)
 static void
 apply(uint8_t *b, uint32_t new_src, uint32_t new_dst)
 {
-    uint32_t os = ld32(b + 12), od = ld32(b + 16);
-    uint64_t s = (uint16_t)~ld16(b + 10);
-    s += (uint16_t) ~(os >> 16);
-    s += (uint16_t)~os;
-    s += (uint16_t) ~(od >> 16);
-    s += (uint16_t)~od;
-    s += new_src >> 16;
-    s += new_src & 0xffff;
-    s += new_dst >> 16;
-    s += new_dst & 0xffff;
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    st32(b + 12, new_src);
-    st32(b + 16, new_dst);
-    st16(b + 10, (uint16_t)~s);
+    ck_apply(b + 10, ck_put32(b + 12, new_src) + ck_put32(b + 16, new_dst));
 }
 
 /* Is a fragment with no known first fragment one we should wait for? */
@@ -180,20 +253,21 @@ frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
     /* RFC 4787 REQ-14: out of order; hold it, bounded. */
     if (len > FRAG_SLOT)
         return result(NAT_DROP, NAT_R_FRAG_TOO_BIG);
-    uint32_t free_slot = NIL, same_src = 0;
-    for (uint32_t i = 0; i < n->fheld_cap; i++) {
-        const struct frag_held *h = &n->fheld[i];
-        if (h->state == FH_FREE) {
-            if (free_slot == NIL)
-                free_slot = i;
-        } else if (h->src == p->src) {
-            same_src++;
-        }
+    /* Per-source quota: count this source's held fragments on its chain,
+     * stopping at the quota (so at most quota + collisions steps). */
+    if (n->cfg.frag_held_per_src) {
+        uint32_t same_src = 0;
+        for (uint32_t i = *sidx_head(n, p->src);
+             i != NIL && same_src < n->cfg.frag_held_per_src;
+             i = n->fheld[i].snext)
+            same_src += n->fheld[i].src == p->src;
+        if (same_src >= n->cfg.frag_held_per_src)
+            return result(NAT_DROP, NAT_R_FRAG_SRC_LIMIT);
     }
-    if (n->cfg.frag_held_per_src && same_src >= n->cfg.frag_held_per_src)
-        return result(NAT_DROP, NAT_R_FRAG_SRC_LIMIT);
+    uint32_t free_slot = n->fh_free;
     if (free_slot == NIL)
         return result(NAT_DROP, NAT_R_FRAG_STORE_FULL);
+    n->fh_free = n->fheld[free_slot].qnext;
     struct frag_held *h = &n->fheld[free_slot];
     h->src = p->src;
     h->dst = p->dst;
@@ -204,6 +278,16 @@ frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b, size_t len,
     h->state = FH_HELD;
     h->expires = n->now + n->cfg.frag_timeout_ms;
     memcpy(h->data, b, len);
+    FH_LINK(n, kidx_head(n, h->src, h->dst, h->id, h->proto, h->dir),
+            free_slot, kprev, knext);
+    FH_LINK(n, sidx_head(n, h->src), free_slot, sprev, snext);
+    h->qnext = NIL;
+    h->qprev = n->hq_tail;
+    if (n->hq_tail != NIL)
+        n->fheld[n->hq_tail].qnext = free_slot;
+    else
+        n->hq_head = free_slot;
+    n->hq_tail = free_slot;
     n->nfheld++;
     return result(NAT_HELD, NAT_R_NONE);
 }
@@ -265,27 +349,44 @@ frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc, uint32_t odst,
         track_add(n, dir, osrc, odst, b, p, r.verdict);
     if (n->nfheld == 0)
         return;
-    for (uint32_t i = 0; i < n->fheld_cap; i++) {
+    /* Only this datagram's key chain: its own fragments and collisions.
+     * The chain is newest first; prepending to @run restores arrival
+     * order, in which they join the ready queue. */
+    uint32_t run = NIL, run_tail = NIL;
+    uint32_t i =
+        *kidx_head(n, osrc, odst, p->ip_id, p->proto, (uint8_t)dir);
+    while (i != NIL) {
         struct frag_held *h = &n->fheld[i];
-        if (h->state != FH_HELD || h->src != osrc || h->dst != odst ||
-            h->id != p->ip_id || h->proto != p->proto || h->dir != dir)
+        uint32_t next = h->knext;
+        if (h->src != osrc || h->dst != odst || h->id != p->ip_id ||
+            h->proto != p->proto || h->dir != dir) {
+            i = next;
             continue;
+        }
+        held_unlink(n, i);
         /* Dropped, or (after a rule change while it waited) passed: the
          * collector could not tell which way to send it. */
         if (!translated) {
             held_free(n, i, NAT_R_FRAG_ORPHAN);
+            i = next;
             continue;
         }
         apply(h->data, ld32(b + 12), ld32(b + 16));
         h->state = FH_READY;
         h->verdict = (uint8_t)r.verdict;
-        h->next = NIL;
-        if (n->ready_tail != NIL)
-            n->fheld[n->ready_tail].next = i;
-        else
-            n->ready_head = i;
-        n->ready_tail = i;
+        h->qnext = run;
+        if (run == NIL)
+            run_tail = i;
+        run = i;
+        i = next;
     }
+    if (run == NIL)
+        return;
+    if (n->ready_tail != NIL)
+        n->fheld[n->ready_tail].qnext = run;
+    else
+        n->ready_head = run;
+    n->ready_tail = run_tail;
 }
 
 int
@@ -307,7 +408,7 @@ nat_frag_collect(struct nat *n, uint8_t *buf, size_t cap, size_t *len,
     res->verdict = (enum nat_verdict)h->verdict;
     res->reason = NAT_R_NONE;
     n->st.verdicts[h->verdict]++;
-    n->ready_head = h->next;
+    n->ready_head = h->qnext;
     if (n->ready_head == NIL)
         n->ready_tail = NIL;
     held_free(n, i, NAT_R_NONE);

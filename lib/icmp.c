@@ -18,6 +18,11 @@
 int
 nat_icmp_for_reason(enum nat_reason reason, uint8_t *type, uint8_t *code)
 {
+    uint8_t t, c;
+    if (type == NULL) /* documented as never failing: NULL outputs are */
+        type = &t;    /* simply not written */
+    if (code == NULL)
+        code = &c;
     switch (reason) {
     case NAT_R_NO_ADDRESS:
     case NAT_R_PORTS:

@@ -13,6 +13,7 @@
 #define MAX_RULES    65536u
 #define ALIGN        64u
 #define MAX_TIMEOUT  (1u << 30) /* ~12.4 days: see tbl_clock() */
+#define MAX_ICMP_RATE 1000000u
 
 void
 nat_config_init(struct nat_config *c)
@@ -117,6 +118,12 @@ nat_config_check(const struct nat_config *c, const char **field)
         BAD("port_hold_ms", NAT_ERANGE);
     if (c->frag_timeout_ms == 0)
         BAD("frag_timeout_ms", NAT_ERANGE);
+    /* The token bucket counts thousandths of a token in 64 bits: these
+     * bounds keep rate * elapsed and burst * 1000 far from overflow. */
+    if (c->icmp_rate > MAX_ICMP_RATE)
+        BAD("icmp_rate", NAT_ERANGE);
+    if (c->icmp_burst > MAX_ICMP_RATE)
+        BAD("icmp_burst", NAT_ERANGE);
     if (field)
         *field = NULL;
     return 0;
@@ -135,19 +142,24 @@ pow2_at_least(uint32_t v)
 struct layout {
     uint32_t sess_cap, bind_cap, host_cap;
     uint32_t sbuckets, bbuckets, hbuckets;
-    size_t sess, sidx_in, sidx_out, bind, bidx_in, bidx_out, host, hidx;
-    size_t pool, pool_hidx, inside, exclude, fwd, o2o, ftrack, fidx, fheld,
-        total;
-    uint32_t pbuckets;
-    uint32_t fbuckets;
+    size_t sess, sidx_in, sidx_out, sidx_addr, bind, bidx_in, bidx_out, host, hidx;
+    size_t pool, pool_hidx, inside, exclude, fwd, o2o, o2o_hin, o2o_hext,
+        ftrack, fidx, fheld, fh_kidx, fh_sidx, total;
+    uint32_t pbuckets, obuckets, fbuckets, fhbuckets;
 };
 
+/* Reserve @count records of @size bytes at *@at, aligned. Sizes are
+ * computed in 64 bits whatever size_t is; *@at becomes UINT64_MAX, and
+ * stays so, once the block would not fit in a size_t (ILP32). */
 static size_t
-carve(size_t *at, size_t bytes)
+carve(uint64_t *at, uint64_t count, uint64_t size)
 {
-    size_t off = (*at + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-    *at = off + bytes;
-    return off;
+    if (*at == UINT64_MAX)
+        return 0;
+    uint64_t off = (*at + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+    uint64_t end = off + count * size; /* count, size < 2^32: no wrap */
+    *at = end > SIZE_MAX / 2 ? UINT64_MAX : end;
+    return (size_t)off;
 }
 
 static int
@@ -163,32 +175,37 @@ layout(const struct nat_config *c, struct layout *l)
     l->bbuckets = pow2_at_least(l->bind_cap);
     l->hbuckets = pow2_at_least(l->host_cap);
 
-    size_t at = sizeof(struct nat);
-    l->sess = carve(&at, (size_t)l->sess_cap * sizeof(struct sess));
-    l->sidx_in = carve(&at, (size_t)l->sbuckets * 4);
-    l->sidx_out = carve(&at, (size_t)l->sbuckets * 4);
-    l->bind = carve(&at, (size_t)l->bind_cap * sizeof(struct bind));
-    l->bidx_in = carve(&at, (size_t)l->bbuckets * 4);
-    l->bidx_out = carve(&at, (size_t)l->bbuckets * 4);
-    l->host = carve(&at, (size_t)l->host_cap * sizeof(struct host));
-    l->hidx = carve(&at, (size_t)l->hbuckets * 4);
-    l->pool = carve(&at, (size_t)c->max_pool * sizeof(struct pool_addr));
+    uint64_t at = sizeof(struct nat);
+    l->sess = carve(&at, l->sess_cap, sizeof(struct sess));
+    l->sidx_in = carve(&at, l->sbuckets, 4);
+    l->sidx_out = carve(&at, l->sbuckets, 4);
+    l->sidx_addr = carve(&at, l->sbuckets, 4);
+    l->bind = carve(&at, l->bind_cap, sizeof(struct bind));
+    l->bidx_in = carve(&at, l->bbuckets, 4);
+    l->bidx_out = carve(&at, l->bbuckets, 4);
+    l->host = carve(&at, l->host_cap, sizeof(struct host));
+    l->hidx = carve(&at, l->hbuckets, 4);
+    l->pool = carve(&at, c->max_pool, sizeof(struct pool_addr));
     l->pbuckets = pow2_at_least(2 * c->max_pool);
-    l->pool_hidx = carve(&at, (size_t)l->pbuckets * 4);
-    l->inside = carve(&at, (size_t)c->max_prefixes * sizeof(struct prefix));
-    l->exclude = carve(&at, (size_t)c->max_prefixes * sizeof(struct prefix));
-    l->fwd = carve(&at, (size_t)c->max_forwards * sizeof(struct nat_forward));
-    l->o2o = carve(&at, (size_t)c->max_one_to_one * sizeof(struct one_to_one));
+    l->pool_hidx = carve(&at, l->pbuckets, 4);
+    l->inside = carve(&at, c->max_prefixes, sizeof(struct prefix));
+    l->exclude = carve(&at, c->max_prefixes, sizeof(struct prefix));
+    l->fwd = carve(&at, c->max_forwards, sizeof(struct nat_forward));
+    l->o2o = carve(&at, c->max_one_to_one, sizeof(struct one_to_one));
+    l->obuckets = pow2_at_least(2 * c->max_one_to_one + 1);
+    l->o2o_hin = carve(&at, l->obuckets, 4);
+    l->o2o_hext = carve(&at, l->obuckets, 4);
     l->fbuckets = pow2_at_least(c->frag_entries ? c->frag_entries : 1);
-    l->ftrack = carve(&at, (size_t)c->frag_entries * sizeof(struct frag_track));
-    l->fidx = carve(&at, (size_t)l->fbuckets * 4);
-    l->fheld = carve(&at, (size_t)c->frag_held * sizeof(struct frag_held));
-    l->total = carve(&at, 0);
+    l->ftrack = carve(&at, c->frag_entries, sizeof(struct frag_track));
+    l->fidx = carve(&at, l->fbuckets, 4);
+    l->fheld = carve(&at, c->frag_held, sizeof(struct frag_held));
+    l->fhbuckets = pow2_at_least(c->frag_held ? c->frag_held : 1);
+    l->fh_kidx = carve(&at, l->fhbuckets, 4);
+    l->fh_sidx = carve(&at, l->fhbuckets, 4);
+    l->total = carve(&at, 0, 0);
     /* Capacities are bounded by nat_config_check(), so the sum fits in 64
      * bits; on a 32-bit size_t it may not fit in the address space. */
-    if (at > SIZE_MAX / 2)
-        return -1;
-    return 0;
+    return at == UINT64_MAX ? -1 : 0;
 }
 
 size_t
@@ -220,7 +237,8 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     int rc = nat_config_check(c, NULL);
     if (rc != 0)
         return rc;
-    layout(c, &l);
+    if (layout(c, &l) != 0)
+        return NAT_ENOMEM; /* larger than this address space */
     if (size < l.total)
         return NAT_ENOSPC;
     if (((uintptr_t)mem & 15) != 0)
@@ -249,6 +267,7 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->sess_cap = l.sess_cap;
     n->sidx_in = (uint32_t *)(void *)(base + l.sidx_in);
     n->sidx_out = (uint32_t *)(void *)(base + l.sidx_out);
+    n->sidx_addr = (uint32_t *)(void *)(base + l.sidx_addr);
     n->smask = l.sbuckets - 1;
     n->bind = (struct bind *)(void *)(base + l.bind);
     n->bind_cap = l.bind_cap;
@@ -272,16 +291,23 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->fwd_cap = c->max_forwards;
     n->o2o = (struct one_to_one *)(void *)(base + l.o2o);
     n->o2o_cap = c->max_one_to_one;
+    n->o2o_hin = (uint32_t *)(void *)(base + l.o2o_hin);
+    n->o2o_hext = (uint32_t *)(void *)(base + l.o2o_hext);
+    n->o2o_hmask = l.obuckets - 1;
     n->ftrack = (struct frag_track *)(void *)(base + l.ftrack);
     n->ftrack_cap = c->frag_entries;
     n->fidx = (uint32_t *)(void *)(base + l.fidx);
     n->fmask = l.fbuckets - 1;
     n->fheld = (struct frag_held *)(void *)(base + l.fheld);
     n->fheld_cap = c->frag_held;
+    n->fh_kidx = (uint32_t *)(void *)(base + l.fh_kidx);
+    n->fh_sidx = (uint32_t *)(void *)(base + l.fh_sidx);
+    n->fh_mask = l.fhbuckets - 1;
     n->icmp_tokens = (uint64_t)(c->icmp_burst ? c->icmp_burst : 1) * 1000u;
     tbl_init(n);
     frag_init(n);
     rules_pool_rehash(n);
+    rules_o2o_rehash(n);
     *out = n;
     return 0;
 }
@@ -323,9 +349,9 @@ nat_expire(struct nat *n, uint64_t now_ms, size_t budget)
 {
     if (n == NULL)
         return 0;
-    tbl_clock(n, now_ms);
+    size_t done = tbl_clock(n, now_ms);
     frag_expire(n, budget);
-    return tbl_expire(n, budget);
+    return done + tbl_expire(n, budget);
 }
 
 size_t
@@ -333,10 +359,9 @@ nat_flush(struct nat *n, uint64_t now_ms)
 {
     if (n == NULL)
         return 0;
-    tbl_clock(n, now_ms);
-    frag_init(n); /* fragment state refers to the mappings */
-    n->nftrack = n->nfheld = 0;
-    return tbl_flush(n);
+    size_t done = tbl_clock(n, now_ms);
+    frag_flush(n); /* fragment state refers to the mappings */
+    return done + tbl_flush(n);
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -371,7 +396,8 @@ nat_session_lookup(struct nat *n, enum nat_dir side, uint8_t proto,
         side == NAT_DIR_OUT
             ? tbl_sess_find_in(n, proto, addr, port, rem_addr, rem_port)
             : tbl_sess_find_out(n, proto, addr, port, rem_addr, rem_port);
-    if (i == NIL)
+    /* Past its deadline it is gone, though expiry has not reached it. */
+    if (i == NIL || sess_expired(n, &n->sess[i]))
         return NAT_ENOENT;
     if (out)
         sess_info(n, i, out);
@@ -400,12 +426,10 @@ nat_session_delete(struct nat *n, uint64_t id, uint64_t now_ms)
     if (n == NULL)
         return NAT_ENOENT;
     uint32_t i = (uint32_t)id;
+    tbl_clock(n, now_ms); /* first: nat_session_delete(3) advances it */
     if (i >= n->sess_cap || n->sess[i].tclass == TC_FREE ||
         n->sess[i].gen != (uint32_t)(id >> 32))
-        return NAT_ENOENT;
-    tbl_clock(n, now_ms);
-    if (n->sess[i].tclass == TC_FREE) /* the clock may have ended it */
-        return NAT_ENOENT;
+        return NAT_ENOENT; /* unknown, or ended (the clock may have) */
     tbl_sess_end(n, i, NAT_END_DELETED);
     return 0;
 }

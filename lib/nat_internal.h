@@ -21,10 +21,14 @@ enum tclass { TC_UDP = 0, TC_ICMP, TC_TCP_EST, TC_TCP_TRANS, TC_MAX };
 
 /*
  * Times inside tables are the low 32 bits of the caller's millisecond clock
- * and are compared with wrap-safe differences; every timeout is below 2^30
- * ms, and an instance left idle longer than that expires everything at its
- * next call (see tbl_clock()).
+ * and are compared with wrap-safe differences. That is exact only for ages
+ * below 2^32 ms, so the tables keep an invariant: after every clock advance
+ * no stamp is AGE_LIMIT (2^30 ms) or more behind the clock (tbl_clock()
+ * ends or requeues what reaches it, and an idle gap of AGE_LIMIT ends
+ * everything: every timeout is below AGE_LIMIT). Between two advances a
+ * stamp's age is therefore below 2^31, whatever the expiry budget.
  */
+#define AGE_LIMIT (1u << 30)
 static inline uint32_t
 ms_since(uint32_t now32, uint32_t then32)
 {
@@ -45,6 +49,7 @@ struct sess {
     uint32_t hnext_in, hnext_out; /* hash chains: inside / outside index */
     uint32_t lprev, lnext;        /* expiry list (free list when free) */
     uint32_t bprev, bnext;        /* sessions of the same binding */
+    uint32_t aprev, anext; /* remote-address index: (binding, rem_addr) */
     uint32_t last;   /* low 32 bits of the caller ms of the last packet */
     uint32_t queued; /* when it joined its expiry list (lists stay sorted) */
     uint32_t gen;    /* bumped on free: ids of ended sessions never match */
@@ -99,6 +104,8 @@ struct prefix {
 struct one_to_one {
     uint32_t in_addr, ext_addr;
 };
+/* 1:1 rules are found by either address through two open-addressed
+ * tables of rule index + 1 (0: empty), load <= 1/2, rebuilt on change. */
 
 struct list {
     uint32_t head, tail;
@@ -116,14 +123,22 @@ struct frag_track {
     uint64_t expires;
 };
 
-/* An out-of-order fragment kept until its first fragment arrives. */
+/* An out-of-order fragment kept until its first fragment arrives. Held
+ * fragments are on three doubly linked lists, so that every operation is
+ * O(1) whatever an attacker sends: a chain of the datagram-key index
+ * (first fragment: release them), a chain of the source index (per-source
+ * quota), and the arrival queue (expiry: one timeout, so arrival order is
+ * deadline order). A free slot is on the free list (qnext); a ready one
+ * only on the ready queue (qnext). */
 #define FRAG_SLOT 2048
 enum { FH_FREE = 0, FH_HELD, FH_READY };
 struct frag_held {
     uint32_t src, dst;
     uint16_t id, len;
     uint8_t proto, dir, state, verdict;
-    uint32_t next; /* ready queue */
+    uint32_t kprev, knext; /* datagram-key chain */
+    uint32_t sprev, snext; /* source chain */
+    uint32_t qprev, qnext; /* arrival queue / free list / ready queue */
     uint64_t expires;
     uint8_t data[FRAG_SLOT];
 };
@@ -138,6 +153,7 @@ struct nat {
     struct sess *sess;
     uint32_t sess_cap, sess_free;
     uint32_t *sidx_in, *sidx_out; /* bucket heads */
+    uint32_t *sidx_addr;          /* (binding, remote address) index */
     uint32_t smask;
     struct list lists[TC_MAX];
     uint32_t nsess, nsess_proto[NAT_P_MAX], nsess_peak;
@@ -169,6 +185,8 @@ struct nat {
     uint32_t fwd_cap, nfwd;
     struct one_to_one *o2o;
     uint32_t o2o_cap, no2o;
+    uint32_t *o2o_hin, *o2o_hext;
+    uint32_t o2o_hmask;
 
     /* fragments */
     struct frag_track *ftrack;
@@ -177,6 +195,10 @@ struct nat {
     uint32_t fq_head, fq_tail; /* tracked, oldest first */
     struct frag_held *fheld;
     uint32_t fheld_cap, nfheld;
+    uint32_t *fh_kidx, *fh_sidx; /* held: key and source chain heads */
+    uint32_t fh_mask;
+    uint32_t fh_free;
+    uint32_t hq_head, hq_tail; /* held, oldest first */
     uint32_t ready_head, ready_tail;
 
     /* ICMP generation token bucket, in thousandths of a token */
@@ -187,7 +209,7 @@ struct nat {
     uint64_t now;           /* time of the current call */
     uint32_t now32;         /* its low 32 bits, the tables' clock */
     uint64_t last_call;     /* now of the previous call (idle detection) */
-    uint32_t expire_last;   /* now32 of the last expiry pass */
+    uint64_t expire_last;   /* now of the last expiry pass */
     uint32_t expire_credit; /* expiry work earned, at most 64 * budget */
     struct nat_stats st;
 };
@@ -229,7 +251,7 @@ nat_hash5(const struct nat *n, uint8_t proto, uint32_t a1, uint16_t p1,
 
 /* ---- table.c ------------------------------------------------------------- */
 void tbl_init(struct nat *n);
-void tbl_clock(struct nat *n, uint64_t now_ms);
+size_t tbl_clock(struct nat *n, uint64_t now_ms);
 uint32_t tbl_bind_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
                           uint16_t in_port, uint32_t rem_addr,
                           uint16_t rem_port);
@@ -246,8 +268,8 @@ void tbl_sess_touch(struct nat *n, uint32_t s, enum tclass tc, int refresh);
 void tbl_sess_end(struct nat *n, uint32_t s, enum nat_end_cause cause);
 size_t tbl_expire(struct nat *n, size_t budget);
 size_t tbl_flush(struct nat *n);
-int tbl_bind_has_remote_addr(const struct nat *n, uint32_t b,
-                             uint32_t rem_addr);
+int tbl_bind_talked(struct nat *n, uint32_t b, uint32_t rem_addr);
+int tbl_bind_alive(struct nat *n, uint32_t b);
 void tbl_event(struct nat *n, enum nat_event_type type, enum nat_end_cause c,
                enum nat_reason r, uint8_t proto, uint32_t in_addr,
                uint16_t in_port, uint32_t ext_addr, uint16_t ext_port,
@@ -275,15 +297,23 @@ const struct one_to_one *rules_o2o_by_in(const struct nat *n, uint32_t addr);
 const struct one_to_one *rules_o2o_by_ext(const struct nat *n, uint32_t addr);
 uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
 void rules_pool_rehash(struct nat *n);
+void rules_o2o_rehash(struct nat *n);
 void rules_filter_rebuild(struct nat *n);
 
 /* ---- session lookups (inline: the packet path) --------------------------- */
 
-static inline uint32_t
-tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
-                 uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
+/* Has session @s passed its deadline (RFC 4787 REQ-5, RFC 5382 REQ-5)? */
+static inline int
+sess_expired(const struct nat *n, const struct sess *s)
 {
-    uint32_t h = nat_hash5(n, proto, in_addr, in_port, rem_addr, rem_port);
+    return ms_since(n->now32, s->last) >= n->timeout[s->tclass];
+}
+
+static inline uint32_t
+tbl_sess_find_in_h(const struct nat *n, uint32_t h, uint8_t proto,
+                   uint32_t in_addr, uint16_t in_port, uint32_t rem_addr,
+                   uint16_t rem_port)
+{
     for (uint32_t i = n->sidx_in[h & n->smask]; i != NIL;
          i = n->sess[i].hnext_in) {
         const struct sess *s = &n->sess[i];
@@ -296,10 +326,10 @@ tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
 }
 
 static inline uint32_t
-tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
-                  uint16_t ext_port, uint32_t rem_addr, uint16_t rem_port)
+tbl_sess_find_out_h(const struct nat *n, uint32_t h, uint8_t proto,
+                    uint32_t ext_addr, uint16_t ext_port, uint32_t rem_addr,
+                    uint16_t rem_port)
 {
-    uint32_t h = nat_hash5(n, proto, ext_addr, ext_port, rem_addr, rem_port);
     for (uint32_t i = n->sidx_out[h & n->smask]; i != NIL;
          i = n->sess[i].hnext_out) {
         const struct sess *s = &n->sess[i];
@@ -311,6 +341,39 @@ tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
     return NIL;
 }
 
+/* Lookups that see the table as it is (expired sessions included): the
+ * inspection API. The packet path uses tbl_sess_live() on the result. */
+static inline uint32_t
+tbl_sess_find_in(const struct nat *n, uint8_t proto, uint32_t in_addr,
+                 uint16_t in_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    return tbl_sess_find_in_h(
+        n, nat_hash5(n, proto, in_addr, in_port, rem_addr, rem_port), proto,
+        in_addr, in_port, rem_addr, rem_port);
+}
+
+static inline uint32_t
+tbl_sess_find_out(const struct nat *n, uint8_t proto, uint32_t ext_addr,
+                  uint16_t ext_port, uint32_t rem_addr, uint16_t rem_port)
+{
+    return tbl_sess_find_out_h(
+        n, nat_hash5(n, proto, ext_addr, ext_port, rem_addr, rem_port), proto,
+        ext_addr, ext_port, rem_addr, rem_port);
+}
+
+/* A lookup hit on a session whose deadline has passed is an expiry: end
+ * it, and report a miss. Expiry is lazy and budgeted; this makes every
+ * timeout exact whatever the budget. */
+static inline uint32_t
+tbl_sess_live(struct nat *n, uint32_t i)
+{
+    if (i != NIL && sess_expired(n, &n->sess[i])) {
+        tbl_sess_end(n, i, NAT_END_EXPIRED);
+        return NIL;
+    }
+    return i;
+}
+
 /* ---- tcp_state.c --------------------------------------------------------- */
 /* Advance @s's TCP state for a segment with flags @fl going out (1) or in
  * (0); returns the timeout class of the new state. */
@@ -320,6 +383,7 @@ enum tclass nat_tcp_track(struct sess *s, uint8_t fl, int out);
 struct nat_pkt;
 void frag_init(struct nat *n);
 void frag_expire(struct nat *n, size_t budget);
+void frag_flush(struct nat *n);
 struct nat_result frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b,
                                 size_t len, const struct nat_pkt *p);
 void frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,

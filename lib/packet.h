@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cksum.h"
 #include "libnat.h"
 
 #define NAT_PROTO_ICMP 1
@@ -104,12 +105,7 @@ nat_ip_csum_ok(const uint8_t *b, size_t ihl)
                  nat_ld32n(b + 12) + nat_ld32n(b + 16);
     for (size_t i = 20; i < ihl; i += 4)
         s += nat_ld32n(b + i);
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    return s == 0xffff;
+    return ck_fold(s) == 0xffff;
 }
 
 /* Is @type an ICMP query that carries an identifier (RFC 792, RFC 950)? */

@@ -169,22 +169,64 @@ nat_exclude_del(struct nat *n, uint32_t prefix, uint8_t len)
 
 /* ---- pool ---------------------------------------------------------------- */
 
+/* 1:1 rules by either address: open addressing over rule index + 1, so the
+ * unsolicited-inbound path costs O(1) whatever the number of rules. */
+static uint32_t
+o2o_slot(const struct nat *n, uint32_t addr, uint8_t side)
+{
+    return nat_hash5(n, side, addr, 0, 0, 0) & n->o2o_hmask;
+}
+
+static const struct one_to_one *
+o2o_find(const struct nat *n, const uint32_t *tab, uint8_t side,
+         uint32_t addr)
+{
+    if (n->no2o == 0)
+        return NULL;
+    for (uint32_t h = o2o_slot(n, addr, side);; h = (h + 1) & n->o2o_hmask) {
+        uint32_t e = tab[h];
+        if (e == 0)
+            return NULL;
+        const struct one_to_one *o = &n->o2o[e - 1];
+        if ((side == 0xfc ? o->in_addr : o->ext_addr) == addr)
+            return o;
+    }
+}
+
 const struct one_to_one *
 rules_o2o_by_in(const struct nat *n, uint32_t addr)
 {
-    for (uint32_t i = 0; i < n->no2o; i++)
-        if (n->o2o[i].in_addr == addr)
-            return &n->o2o[i];
-    return NULL;
+    return o2o_find(n, n->o2o_hin, 0xfc, addr);
 }
 
 const struct one_to_one *
 rules_o2o_by_ext(const struct nat *n, uint32_t addr)
 {
-    for (uint32_t i = 0; i < n->no2o; i++)
-        if (n->o2o[i].ext_addr == addr)
-            return &n->o2o[i];
-    return NULL;
+    return o2o_find(n, n->o2o_hext, 0xfd, addr);
+}
+
+static void
+o2o_insert(struct nat *n, uint32_t *tab, uint8_t side, uint32_t addr,
+           uint32_t i)
+{
+    uint32_t h = o2o_slot(n, addr, side);
+    while (tab[h] != 0)
+        h = (h + 1) & n->o2o_hmask;
+    tab[h] = i + 1;
+}
+
+/* Rebuild both tables (at most 2 * max_one_to_one + 1 slots: load < 1/2,
+ * so every probe sequence ends at an empty slot). */
+void
+rules_o2o_rehash(struct nat *n)
+{
+    memset(n->o2o_hin, 0, sizeof(uint32_t) * (n->o2o_hmask + 1));
+    memset(n->o2o_hext, 0, sizeof(uint32_t) * (n->o2o_hmask + 1));
+    for (uint32_t i = 0; i < n->no2o; i++) {
+        o2o_insert(n, n->o2o_hin, 0xfc, n->o2o[i].in_addr, i);
+        o2o_insert(n, n->o2o_hext, 0xfd, n->o2o[i].ext_addr, i);
+    }
+    rules_filter_rebuild(n);
 }
 
 static int
@@ -305,11 +347,12 @@ nat_forward_add(struct nat *n, const struct nat_forward *fw)
         return NAT_EINVAL;
     struct nat_forward f;
     int rc = forward_norm(fw, &f);
+    /* nat_forward_add(3): the first error that applies, EINVAL first. */
+    uint32_t pi = rc == NAT_EINVAL ? NIL : rules_pool_find(n, f.ext_addr);
+    if (rc == NAT_EINVAL || pi == NIL)
+        return NAT_EINVAL; /* bad fields, or the address is not ours */
     if (rc)
         return rc;
-    uint32_t pi = rules_pool_find(n, f.ext_addr);
-    if (pi == NIL)
-        return NAT_EINVAL; /* the external address must be ours */
     for (uint32_t i = 0; i < n->nfwd; i++) {
         const struct nat_forward *o = &n->fwd[i];
         if (o->proto == f.proto && o->ext_addr == f.ext_addr &&
@@ -378,7 +421,7 @@ nat_one_to_one_add(struct nat *n, uint32_t in_addr, uint32_t ext_addr)
     n->o2o[n->no2o].in_addr = in_addr;
     n->o2o[n->no2o].ext_addr = ext_addr;
     n->no2o++;
-    rules_filter_rebuild(n);
+    rules_o2o_rehash(n);
     return 0;
 }
 
@@ -390,7 +433,7 @@ nat_one_to_one_del(struct nat *n, uint32_t in_addr)
     for (uint32_t i = 0; i < n->no2o; i++) {
         if (n->o2o[i].in_addr == in_addr) {
             n->o2o[i] = n->o2o[--n->no2o];
-            rules_filter_rebuild(n);
+            rules_o2o_rehash(n);
             return 0;
         }
     }

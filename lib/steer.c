@@ -60,7 +60,8 @@ nat_steer(const struct nat_steer *st, enum nat_dir dir, const uint8_t *pkt,
 {
     struct nat_pkt p;
 
-    if (st->workers == 1 || nat_pkt_parse(&p, pkt, len) != NAT_R_NONE)
+    if (st == NULL || pkt == NULL || st->workers <= 1 ||
+        nat_pkt_parse(&p, pkt, len) != NAT_R_NONE)
         return 0;
     if (dir == NAT_DIR_OUT) {
         /* By inside host: all of a host's flows meet in one instance. For

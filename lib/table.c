@@ -119,6 +119,7 @@ tbl_init(struct nat *n)
     n->host_free = n->host_cap ? 0 : NIL;
     memset(n->sidx_in, 0xff, sizeof(uint32_t) * (n->smask + 1));
     memset(n->sidx_out, 0xff, sizeof(uint32_t) * (n->smask + 1));
+    memset(n->sidx_addr, 0xff, sizeof(uint32_t) * (n->smask + 1));
     memset(n->bidx_in, 0xff, sizeof(uint32_t) * (n->bmask + 1));
     memset(n->bidx_out, 0xff, sizeof(uint32_t) * (n->bmask + 1));
     memset(n->hidx, 0xff, sizeof(uint32_t) * (n->hmask + 1));
@@ -327,13 +328,82 @@ bind_end(struct nat *n, uint32_t bi, enum nat_end_cause cause, int hold)
     }
 }
 
-int
-tbl_bind_has_remote_addr(const struct nat *n, uint32_t bi, uint32_t rem_addr)
+/* The remote-address index: sessions keyed by (binding, remote address),
+ * for address-dependent filtering. Doubly linked, so that many sessions
+ * with one key (a remote that opens many ports) cost nothing to unlink. */
+static inline uint32_t *
+aidx_head(struct nat *n, uint32_t bi, uint32_t rem_addr)
 {
-    for (uint32_t s = n->bind[bi].sess_head; s != NIL; s = n->sess[s].bnext)
-        if (n->sess[s].rem_addr == rem_addr)
-            return 1;
+    return &n->sidx_addr[nat_hash5(n, 0xad, bi, 0, rem_addr, 0) & n->smask];
+}
+
+static void
+aidx_link(struct nat *n, uint32_t i)
+{
+    struct sess *s = &n->sess[i];
+    uint32_t *head = aidx_head(n, s->bind, s->rem_addr);
+    s->aprev = NIL;
+    s->anext = *head;
+    if (*head != NIL)
+        n->sess[*head].aprev = i;
+    *head = i;
+}
+
+static void
+aidx_unlink(struct nat *n, uint32_t i)
+{
+    struct sess *s = &n->sess[i];
+    if (s->aprev != NIL)
+        n->sess[s->aprev].anext = s->anext;
+    else
+        *aidx_head(n, s->bind, s->rem_addr) = s->anext;
+    if (s->anext != NIL)
+        n->sess[s->anext].aprev = s->aprev;
+}
+
+/*
+ * Has binding @bi a live session with remote address @rem_addr (RFC 4787
+ * REQ-8 address-dependent filtering)? One keyed-hash chain is walked:
+ * O(1) expected whatever the binding's session count. Expired sessions met
+ * on the way are ended (each once: amortised O(1)); that may end the
+ * binding itself, which returns -1.
+ */
+int
+tbl_bind_talked(struct nat *n, uint32_t bi, uint32_t rem_addr)
+{
+    uint32_t i = *aidx_head(n, bi, rem_addr);
+    while (i != NIL) {
+        struct sess *s = &n->sess[i];
+        uint32_t next = s->anext;
+        if (s->bind == bi && s->rem_addr == rem_addr) {
+            if (!sess_expired(n, s))
+                return 1;
+            tbl_sess_end(n, i, NAT_END_EXPIRED);
+            if (!(n->bind[bi].flags & BF_LIVE))
+                return -1;
+        }
+        i = next;
+    }
     return 0;
+}
+
+/*
+ * Is binding @bi still live, that is, has it a session whose deadline has
+ * not passed? Its newest sessions are looked at first; expired ones are
+ * ended on the way (each once), so the walk is amortised O(1). A binding
+ * whose sessions have all expired ends here, as expiry would have ended it.
+ */
+int
+tbl_bind_alive(struct nat *n, uint32_t bi)
+{
+    for (;;) {
+        uint32_t i = n->bind[bi].sess_head;
+        if (i == NIL || !(n->bind[bi].flags & BF_LIVE))
+            return 0;
+        if (!sess_expired(n, &n->sess[i]))
+            return 1;
+        tbl_sess_end(n, i, NAT_END_EXPIRED);
+    }
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -377,6 +447,7 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     if (b->sess_head != NIL)
         n->sess[b->sess_head].bprev = i;
     b->sess_head = i;
+    aidx_link(n, i);
 
     sl_append(n, &n->lists[tc], i);
     n->host[b->host].nsess++;
@@ -439,6 +510,7 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
         b->sess_head = s->bnext;
     if (s->bnext != NIL)
         n->sess[s->bnext].bprev = s->bprev;
+    aidx_unlink(n, i);
 
     sl_unlink(n, &n->lists[s->tclass], i);
     n->host[b->host].nsess--;
@@ -455,6 +527,20 @@ tbl_sess_end(struct nat *n, uint32_t i, enum nat_end_cause cause)
 
     if (b->sess_head == NIL) /* its last session */
         bind_end(n, bi, cause, cause != NAT_END_FLUSHED);
+}
+
+/* The head @i of list @l joined at least a timeout @to ago: end it if its
+ * last packet is that old too (returns 1), else requeue it (returns 0). */
+static int
+head_expire(struct nat *n, struct list *l, uint32_t i, uint32_t to)
+{
+    if (ms_since(n->now32, n->sess[i].last) >= to) {
+        tbl_sess_end(n, i, NAT_END_EXPIRED);
+        return 1;
+    }
+    sl_unlink(n, l, i); /* refreshed since it joined */
+    sl_requeue(n, l, i);
+    return 0;
 }
 
 /*
@@ -474,14 +560,10 @@ tbl_expire(struct nat *n, size_t budget)
             uint32_t i = l->head;
             if (i == NIL || ms_since(n->now32, n->sess[i].queued) < to)
                 break;
-            if (ms_since(n->now32, n->sess[i].last) >= to) {
-                tbl_sess_end(n, i, NAT_END_EXPIRED);
+            if (head_expire(n, l, i, to))
                 done++;
-            } else { /* refreshed since it joined: requeue */
-                sl_unlink(n, l, i);
-                sl_requeue(n, l, i);
+            else
                 moved++;
-            }
         }
     }
     size_t holds = budget;
@@ -496,25 +578,46 @@ tbl_expire(struct nat *n, size_t budget)
 }
 
 /*
- * Advance the tables' clock to @now_ms (never backwards). After an idle
- * gap longer than any timeout every session and hold has ended, and the
- * 32-bit stamps could no longer be compared: end them all now.
+ * Advance the tables' clock to @now_ms (never backwards), keeping the
+ * AGE_LIMIT invariant of nat_internal.h whatever the expiry budget:
+ *  - after an idle gap of AGE_LIMIT or more, every session and hold is
+ *    past its deadline (all timeouts are below AGE_LIMIT), and its 32-bit
+ *    stamps could no longer be compared: end them all;
+ *  - otherwise every stamp is less than 2^31 old, so ages are exact; list
+ *    heads that joined AGE_LIMIT or more ago are ended (or, refreshed,
+ *    requeued) now. Lists are in join order, so this stops at the first
+ *    younger head; each session is met at most once per AGE_LIMIT, which
+ *    keeps the work amortised O(1) per session.
+ * Returns the number of sessions ended.
  */
-void
+size_t
 tbl_clock(struct nat *n, uint64_t now_ms)
 {
+    size_t done = 0;
     if (now_ms <= n->now)
-        return;
+        return 0;
+    int gap = now_ms - n->last_call >= AGE_LIMIT;
     n->now = now_ms;
     n->now32 = (uint32_t)now_ms;
-    if (now_ms - n->last_call >= (1ull << 30)) {
-        for (int c = 0; c < TC_MAX; c++)
-            while (n->lists[c].head != NIL)
-                tbl_sess_end(n, n->lists[c].head, NAT_END_EXPIRED);
-        while (n->held.head != NIL)
-            held_release_oldest(n);
-    }
     n->last_call = now_ms;
+    for (int c = 0; c < TC_MAX; c++) {
+        struct list *l = &n->lists[c];
+        uint32_t i;
+        while ((i = l->head) != NIL &&
+               (gap || ms_since(n->now32, n->sess[i].queued) >= AGE_LIMIT)) {
+            if (gap) {
+                tbl_sess_end(n, i, NAT_END_EXPIRED);
+                done++;
+            } else {
+                done += (size_t)head_expire(n, l, i, (uint32_t)n->timeout[c]);
+            }
+        }
+    }
+    uint32_t bi;
+    while ((bi = n->held.head) != NIL &&
+           (gap || ms_since(n->now32, n->bind[bi].held_since) >= AGE_LIMIT))
+        held_release_oldest(n);
+    return done;
 }
 
 size_t

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "bytes.h"
+#include "cksum.h"
 #include "nat_internal.h"
 #include "packet.h"
 
@@ -27,81 +28,33 @@ drop(enum nat_reason why)
     return r;
 }
 
-/* ---- checksum rewrites --------------------------------------------------- */
+/* ---- rewrites -------------------------------------------------------------
+ * Every rewrite is a field write plus the checksums that cover it, through
+ * the patch helpers of cksum.h (pf_patch_16/32 style): one address delta
+ * serves the IP header and the pseudo-header. */
 
-/* RFC 1624 eqn. 3 over an address and a port change in one fold. */
-static inline uint16_t
-csum_fix(uint16_t c, uint32_t oa, uint32_t na, uint16_t op, uint16_t np)
-{
-    uint64_t s = (uint16_t)~c;
-    s += (uint16_t) ~(oa >> 16);
-    s += (uint16_t)~oa;
-    s += na >> 16;
-    s += na & 0xffff;
-    s += (uint16_t)~op;
-    s += np;
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-/* Replace the address at @ip + @aoff (12: source, 16: destination) and fix
- * the header checksum. */
-static void
-rw_ip_addr(uint8_t *ip, size_t aoff, uint32_t na)
-{
-    uint32_t oa = ld32(ip + aoff);
-    st32(ip + aoff, na);
-    st16(ip + 10, csum_fix(ld16(ip + 10), oa, na, 0, 0));
-}
-
-/*
- * Rewrite one endpoint (@dst 0: source, 1: destination) of the transport
- * header at @l4, of which @avail bytes are present, for protocol @proto.
- * The address matters to TCP and UDP through the pseudo-header; ICMP
- * queries have no pseudo-header and keep their identifier at offset 4.
- */
-static void
-rw_l4(uint8_t *l4, size_t avail, uint8_t proto, int dst, uint32_t oa,
-      uint32_t na, uint16_t np)
-{
-    switch (proto) {
-    case NAT_PROTO_TCP: {
-        uint16_t op = ld16(l4 + 2 * dst);
-        st16(l4 + 2 * dst, np);
-        if (avail >= 18)
-            st16(l4 + 16, csum_fix(ld16(l4 + 16), oa, na, op, np));
-        break;
-    }
-    case NAT_PROTO_UDP: {
-        uint16_t op = ld16(l4 + 2 * dst);
-        st16(l4 + 2 * dst, np);
-        uint16_t c = ld16(l4 + 6);
-        if (c != 0) /* RFC 768: zero means none, and stays zero */
-            st16(l4 + 6, nat_csum_udp_final(csum_fix(c, oa, na, op, np)));
-        break;
-    }
-    case NAT_PROTO_ICMP: {
-        uint16_t op = ld16(l4 + 4);
-        st16(l4 + 4, np);
-        st16(l4 + 2, csum_fix(ld16(l4 + 2), 0, 0, op, np));
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-/* Rewrite the packet's source (dst = 0) or destination endpoint. */
+/* Rewrite the packet's source (dst = 0) or destination endpoint to
+ * @na:@np. pre: nat_pkt_parse() accepted @p, so for TCP, UDP and ICMP
+ * queries the transport header (20, 8 and 8 bytes) is present. */
 static void
 rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
 {
-    uint32_t oa = dst ? p->dst : p->src;
-    rw_ip_addr(b, dst ? 16 : 12, na);
-    if (p->kind == NAT_PK_TCP || p->kind == NAT_PK_UDP ||
-        p->kind == NAT_PK_ICMP_QUERY)
-        rw_l4(b + p->l4_off, p->l4_len, p->proto, dst, oa, na, np);
+    uint8_t *l4 = b + p->l4_off;
+    uint32_t da = ck_put32(b + 12 + 4 * dst, na);
+    ck_apply(b + 10, da);
+    switch (p->kind) {
+    case NAT_PK_TCP:
+        ck_apply(l4 + 16, da + ck_put16(l4 + 2 * dst, np));
+        break;
+    case NAT_PK_UDP:
+        ck_apply_udp(l4 + 6, da + ck_put16(l4 + 2 * dst, np));
+        break;
+    case NAT_PK_ICMP_QUERY: /* no pseudo-header; identifier at offset 4 */
+        ck_apply(l4 + 2, ck_put16(l4 + 4, np));
+        break;
+    default:
+        break;
+    }
     if (dst) {
         p->dst = na;
         p->dport = np;
@@ -111,6 +64,33 @@ rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
     }
     if (p->kind == NAT_PK_ICMP_QUERY)
         p->sport = p->dport = np;
+}
+
+/*
+ * Rewrite one endpoint (@dst 0: source, 1: destination) of the transport
+ * header quoted in an ICMP error at @l4, of which @avail (>= 8) bytes are
+ * present: the quoted TCP checksum only when it is there.
+ */
+static void
+rw_quoted_l4(uint8_t *l4, size_t avail, uint8_t proto, int dst, uint32_t da,
+             uint16_t np)
+{
+    switch (proto) {
+    case NAT_PROTO_TCP: {
+        uint32_t d = da + ck_put16(l4 + 2 * dst, np);
+        if (avail >= 18)
+            ck_apply(l4 + 16, d);
+        break;
+    }
+    case NAT_PROTO_UDP:
+        ck_apply_udp(l4 + 6, da + ck_put16(l4 + 2 * dst, np));
+        break;
+    case NAT_PROTO_ICMP:
+        ck_apply(l4 + 2, ck_put16(l4 + 4, np));
+        break;
+    default:
+        break;
+    }
 }
 
 static enum tclass
@@ -165,6 +145,24 @@ exhausted_in(struct nat *n, const struct nat_pkt *p, enum nat_reason why,
     return drop(why);
 }
 
+/* A forward target's outbound packet will share the forward's binding on
+ * its port: if that binding has expired with all its sessions, end it now
+ * (before the caller takes a host record that its end could release). */
+static void
+forward_prune(struct nat *n, const struct nat_pkt *p)
+{
+    uint16_t fport;
+    if (p->kind == NAT_PK_ICMP_QUERY)
+        return;
+    const struct nat_forward *fw =
+        rules_forward_out(n, p->proto, p->src, p->sport, &fport);
+    if (fw == NULL)
+        return;
+    uint32_t other = tbl_bind_find_out(n, p->proto, fw->ext_addr, fport);
+    if (other != NIL)
+        tbl_bind_alive(n, other);
+}
+
 /* A new binding for the inside endpoint of @p on host @hi. */
 static enum nat_reason
 bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi, uint32_t krem,
@@ -191,7 +189,7 @@ bind_create(struct nat *n, const struct nat_pkt *p, uint32_t hi, uint32_t krem,
         if (pool == NIL)
             return NAT_R_NO_ADDRESS;
         uint32_t other = tbl_bind_find_out(n, p->proto, fw->ext_addr, fport);
-        if (other != NIL) {
+        if (other != NIL) { /* live: forward_prune() ran */
             *out = other;
             return NAT_R_NONE;
         }
@@ -242,6 +240,14 @@ create_out(struct nat *n, const struct nat_pkt *p, uint32_t *si_out)
     if (n->cfg.mapping[pi] == NAT_MAP_APD)
         kport = rport;
 
+    /* Expired state is ended before anything is taken for the new session:
+     * ending a binding may release the host record. */
+    uint32_t bi = tbl_bind_find_in(n, p->proto, p->src, p->sport, krem, kport);
+    if (bi != NIL && !tbl_bind_alive(n, bi))
+        bi = NIL; /* expired with all its sessions: ended now */
+    if (bi == NIL)
+        forward_prune(n, p);
+
     if (n->sess_free == NIL)
         return exhausted(n, p, NAT_R_TABLE_FULL);
     uint32_t hi = tbl_host_get(n, p->src);
@@ -253,7 +259,6 @@ create_out(struct nat *n, const struct nat_pkt *p, uint32_t *si_out)
         return exhausted(n, p, NAT_R_HOST_SESSIONS); /* RFC 6888 REQ-5 */
     }
 
-    uint32_t bi = tbl_bind_find_in(n, p->proto, p->src, p->sport, krem, kport);
     if (bi == NIL) {
         enum nat_reason why = bind_create(n, p, hi, krem, kport, &bi);
         if (why != NAT_R_NONE) {
@@ -289,11 +294,11 @@ rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
     uint8_t *ip = b + p->in.off;
     uint8_t *l4 = ip + p->in.ihl;
     size_t avail = (size_t)p->in.avail - p->in.ihl;
-    uint32_t oa = ld32(ip + (in_dst ? 16 : 12));
 
-    rw_ip_addr(b, outer_dst ? 16 : 12, outer_na);
-    rw_ip_addr(ip, in_dst ? 16 : 12, na);
-    rw_l4(l4, avail, p->in.proto, in_dst, oa, na, np);
+    ck_apply(b + 10, ck_put32(b + (outer_dst ? 16 : 12), outer_na));
+    uint32_t da = ck_put32(ip + (in_dst ? 16 : 12), na);
+    ck_apply(ip + 10, da);
+    rw_quoted_l4(l4, avail, p->in.proto, in_dst, da, np);
     st16(icmp + 2, 0);
     st16(icmp + 2, nat_csum(icmp, p->l4_len));
     if (outer_dst)
@@ -313,7 +318,19 @@ rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
     }
 }
 
-static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p);
+static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p,
+                                uint32_t h);
+
+/* The session-index hash of @p as seen from the inside (@out) or the
+ * outside. Computed once per packet, before anything else, so that a burst
+ * can prefetch its bucket. */
+static inline uint32_t
+sess_hash(const struct nat *n, int out, const struct nat_pkt *p)
+{
+    uint16_t rport = rem_port_key(p, out ? p->dport : p->sport);
+    return out ? nat_hash5(n, p->proto, p->src, p->sport, p->dst, rport)
+               : nat_hash5(n, p->proto, p->dst, p->dport, p->src, rport);
+}
 
 /* One of our external addresses (pool or 1:1)? The 64-bit filter rejects
  * almost every other address with one multiply. */
@@ -334,8 +351,8 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->sport;
     uint32_t osrc = p->src, oin_addr = in->dst;
     uint16_t oin_port = in->dport;
-    uint32_t si =
-        tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src, rport);
+    uint32_t si = tbl_sess_live(
+        n, tbl_sess_find_in(n, in->proto, in->dst, in->dport, in->src, rport));
     if (si != NIL) {
         /* RFC 5508 REQ-6: errors never refresh or change a session. */
         const struct sess *s = &n->sess[si];
@@ -349,7 +366,7 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     }
     /* RFC 5508 REQ-7: hairpinned errors. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
-        struct nat_result r = nat_in(n, b, p);
+        struct nat_result r = nat_in(n, b, p, 0);
         if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_icmp_error(b, p, 0, osrc, 1, oin_addr, oin_port);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
@@ -364,8 +381,8 @@ icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 {
     const struct nat_pkt_inner *in = &p->in;
     uint16_t rport = in->kind == NAT_PK_ICMP_QUERY ? 0 : in->dport;
-    uint32_t si =
-        tbl_sess_find_out(n, in->proto, in->src, in->sport, in->dst, rport);
+    uint32_t si = tbl_sess_live(
+        n, tbl_sess_find_out(n, in->proto, in->src, in->sport, in->dst, rport));
     if (si != NIL && p->dst == in->src) {
         const struct sess *s = &n->sess[si];
         rw_icmp_error(b, p, 1, s->in_addr, 0, s->in_addr, s->in_port);
@@ -383,10 +400,11 @@ icmp_error_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 /* ---- inbound
  * ------------------------------------------------------------------- */
 
-/* Filtering (RFC 4787 section 5) for a packet that matches binding @bi but
- * no session. */
+/* Filtering (RFC 4787 section 5) for a packet that matches live binding
+ * @bi but no session: 1 admitted, 0 filtered, -1 the binding turned out to
+ * have expired (then it is gone). */
 static int
-filter_ok(const struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
+filter_ok(struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
 {
     const struct bind *b = &n->bind[bi];
     if (b->flags & BF_FORWARD)
@@ -395,7 +413,7 @@ filter_ok(const struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
     case NAT_FILTER_EI:
         return 1;
     case NAT_FILTER_AD:
-        return tbl_bind_has_remote_addr(n, bi, src);
+        return tbl_bind_talked(n, bi, src);
     default:
         return 0; /* APD: only an exact session, which did not match */
     }
@@ -410,11 +428,13 @@ filter_ok(const struct nat *n, uint32_t bi, uint8_t proto, uint32_t src)
  * packet is filtered.
  */
 static int
-inside_tuple_taken(const struct nat *n, const struct nat_pkt *p,
-                   uint32_t in_addr, uint16_t in_port)
+inside_tuple_taken(struct nat *n, const struct nat_pkt *p, uint32_t in_addr,
+                   uint16_t in_port)
 {
-    return tbl_sess_find_in(n, p->proto, in_addr, in_port, p->src,
-                            rem_port_key(p, p->sport)) != NIL;
+    return tbl_sess_live(n, tbl_sess_find_in(n, p->proto, in_addr, in_port,
+                                             p->src,
+                                             rem_port_key(p, p->sport))) !=
+           NIL;
 }
 
 /* Inbound packet to one of our forwards with no binding yet. Every limit
@@ -448,8 +468,10 @@ create_forward_in(struct nat *n, const struct nat_pkt *p,
     return verdict(NAT_IN);
 }
 
+/* Inbound. @h is sess_hash(n, 0, p) for TCP, UDP and ICMP queries (0: not
+ * computed yet, as for a hairpinned packet). */
 static struct nat_result
-nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
+nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
 {
     /* RFC 6888 REQ-6: no translation to or from excluded networks, in
      * either direction. */
@@ -474,12 +496,15 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
     }
 
     uint16_t rport = rem_port_key(p, p->sport);
-    uint32_t si =
-        tbl_sess_find_out(n, p->proto, p->dst, p->dport, p->src, rport);
+    if (h == 0)
+        h = sess_hash(n, 0, p);
+    uint32_t si = tbl_sess_find_out_h(n, h, p->proto, p->dst, p->dport, p->src,
+                                      rport);
     /* Inbound ICMP queries match only as replies. */
     if (si != NIL && p->kind == NAT_PK_ICMP_QUERY &&
         nat_icmp_query_is_request(p->icmp_type))
         si = NIL;
+    si = tbl_sess_live(n, si);
     if (si != NIL) {
         sess_use(n, si, p, 0);
         rw_endpoint(b, p, 1, n->sess[si].in_addr, n->sess[si].in_port);
@@ -498,7 +523,13 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
         return drop(NAT_R_NO_MAPPING);
 
     int syn = p->kind == NAT_PK_TCP && (p->tcp_flags & NAT_TH_SYN);
+    /* A port whose occupancy bit is clear has neither a binding (live or
+     * held) nor a forward: an unsolicited flood costs a bit test. */
+    if (!port_is_set(n, pool, p->proto, p->dport))
+        return drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
     uint32_t bi = tbl_bind_find_out(n, p->proto, p->dst, p->dport);
+    if (bi != NIL && !tbl_bind_alive(n, bi))
+        bi = NIL; /* all its sessions had expired: it has ended now */
     if (bi == NIL) {
         const struct nat_forward *fw =
             rules_forward_in(n, p->proto, p->dst, p->dport);
@@ -513,7 +544,10 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
         if (r.verdict == NAT_DROP)
             return r;
     } else {
-        if (!filter_ok(n, bi, p->proto, p->src))
+        int ok = filter_ok(n, bi, p->proto, p->src);
+        if (ok < 0) /* it expired after all: as if there had been none */
+            return nat_in(n, b, p, h);
+        if (!ok)
             return drop(NAT_R_FILTERED);
         if (p->kind == NAT_PK_TCP && !syn)
             return drop(NAT_R_TCP_NOT_SYN);
@@ -540,8 +574,9 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p)
 /* ---- outbound
  * ------------------------------------------------------------------ */
 
+/* Outbound. @h is sess_hash(n, 1, p) for TCP, UDP and ICMP queries. */
 static struct nat_result
-nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
+nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
 {
     if (n->nexclude &&
         (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst)))
@@ -567,8 +602,8 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     uint16_t rport = rem_port_key(p, p->dport);
     uint32_t osrc = p->src;
     uint16_t osport = p->sport;
-    uint32_t si =
-        tbl_sess_find_in(n, p->proto, p->src, p->sport, p->dst, rport);
+    uint32_t si = tbl_sess_live(
+        n, tbl_sess_find_in_h(n, h, p->proto, p->src, p->sport, p->dst, rport));
     if (si != NIL) {
         sess_use(n, si, p, 1);
     } else {
@@ -595,189 +630,12 @@ hairpin:
      * endpoints is translated again as if it had arrived from outside,
      * so the receiver sees the sender's external endpoint. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
-        struct nat_result r = nat_in(n, b, p);
+        struct nat_result r = nat_in(n, b, p, 0);
         if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_endpoint(b, p, 0, osrc, osport);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
     }
     return verdict(NAT_OUT);
-}
-
-/* ---- fast path
- * ---------------------------------------------------------------- The common
- * packet: IPv4 without options, not fragmented, TCP or UDP, of an existing
- * session, no exclusions configured. The checks accept a strict subset of what
- * nat_pkt_parse() accepts; anything else, and any packet the fast path is not
- * sure about, goes the full way before anything changed. It is split in two so
- * the burst API can prefetch between the halves. */
-
-enum { FAST_NO = 0, FAST_OK, FAST_BADARGS };
-
-struct fast {
-    uint32_t src, dst;
-    uint16_t sport, dport;
-    uint8_t proto, flags, ok;
-    uint32_t head; /* bucket index of the lookup key */
-};
-
-static inline void
-fast_classify(const struct nat *n, enum nat_dir dir, const uint8_t *b,
-              size_t len, struct fast *f)
-{
-    f->ok = FAST_NO;
-    if (len < 28 || b[0] != 0x45 || n->nexclude != 0)
-        return;
-    uint16_t tot = ld16(b + 2);
-    if (tot > len || tot < 28 || (ld16(b + 6) & 0xbfff) != 0)
-        return; /* truncated, or a fragment, or the evil bit */
-    const uint8_t *l4 = b + 20;
-    uint16_t l4len = (uint16_t)(tot - 20);
-    f->proto = b[9];
-    if (f->proto == NAT_PROTO_TCP) {
-        uint8_t fl = l4[13];
-        unsigned doff = (unsigned)(l4[12] >> 4) * 4u;
-        if (l4len < 20 || doff < 20 || doff > l4len ||
-            ((fl & NAT_TH_SYN) && (fl & (NAT_TH_FIN | NAT_TH_RST))) ||
-            !(fl & (NAT_TH_SYN | NAT_TH_ACK | NAT_TH_RST)))
-            return;
-        f->flags = fl;
-    } else if (f->proto == NAT_PROTO_UDP) {
-        uint16_t ulen = ld16(l4 + 4);
-        if (ulen < 8 || ulen > l4len)
-            return;
-        f->flags = 0;
-    } else {
-        return;
-    }
-    f->src = ld32(b + 12);
-    f->dst = ld32(b + 16);
-    f->sport = ld16(l4);
-    f->dport = ld16(l4 + 2);
-    uint8_t top = (uint8_t)(f->src >> 24);
-    if (f->sport == 0 || f->dport == 0 || top == 0 || top == 127 ||
-        top >= 224 || !nat_ip_csum_ok(b, 20))
-        return;
-    f->head = dir == NAT_DIR_OUT
-                  ? nat_hash5(n, f->proto, f->src, f->sport, f->dst, f->dport)
-                  : nat_hash5(n, f->proto, f->dst, f->dport, f->src, f->sport);
-    f->head &= n->smask;
-    f->ok = FAST_OK;
-}
-
-/*
- * Unsolicited inbound traffic to a port that no binding or forward holds
- * (its occupancy bit is clear) is dropped without touching the session
- * table: a flood of it costs a bitmap test per packet. The verdict is the
- * full path's for such a packet (nat_in(): no binding, no forward). Asked
- * just before the packet is processed, so that in a burst the packets
- * before it have had their effect.
- */
-static inline int
-fast_unbound(const struct nat *n, enum nat_dir dir, const struct fast *f,
-             struct nat_result *r)
-{
-    if (dir != NAT_DIR_IN)
-        return 0;
-    uint32_t pi = rules_pool_find(n, f->dst);
-    if (pi == NIL || port_is_set(n, pi, f->proto, f->dport))
-        return 0;
-    int syn = f->proto == NAT_PROTO_TCP && (f->flags & NAT_TH_SYN);
-    *r = drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
-    return 1;
-}
-
-static inline uint32_t
-fast_lookup(const struct nat *n, enum nat_dir dir, const struct fast *f)
-{
-    if (dir == NAT_DIR_OUT) {
-        for (uint32_t i = n->sidx_in[f->head]; i != NIL;
-             i = n->sess[i].hnext_in) {
-            const struct sess *s = &n->sess[i];
-            if (s->in_addr == f->src && s->rem_addr == f->dst &&
-                s->in_port == f->sport && s->rem_port == f->dport &&
-                s->proto == f->proto)
-                return i;
-        }
-    } else {
-        for (uint32_t i = n->sidx_out[f->head]; i != NIL;
-             i = n->sess[i].hnext_out) {
-            const struct sess *s = &n->sess[i];
-            if (s->ext_addr == f->dst && s->rem_addr == f->src &&
-                s->ext_port == f->dport && s->rem_port == f->sport &&
-                s->proto == f->proto)
-                return i;
-        }
-    }
-    return NIL;
-}
-
-/* Rewrite source (@dst 0) or destination of a 20-byte-header TCP/UDP
- * packet. The address delta (RFC 1624: ~old + new) is summed once and
- * serves both checksums. */
-static inline uint16_t
-fold_add(uint16_t c, uint32_t delta)
-{
-    uint32_t s = (uint32_t)(uint16_t)~c + delta;
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-static inline void
-fast_rewrite(uint8_t *b, uint8_t proto, int dst, uint32_t oa, uint32_t na,
-             uint16_t op, uint16_t np)
-{
-    uint8_t *l4 = b + 20;
-    uint32_t da = (uint32_t)(uint16_t) ~(oa >> 16) + (uint16_t)~oa +
-                  (na >> 16) + (na & 0xffff);
-    uint32_t dl = da + (uint16_t)~op + np;
-    st32(b + 12 + 4 * dst, na);
-    st16(b + 10, fold_add(ld16(b + 10), da));
-    st16(l4 + 2 * dst, np);
-    if (proto == NAT_PROTO_TCP) {
-        st16(l4 + 16, fold_add(ld16(l4 + 16), dl));
-    } else {
-        uint16_t c = ld16(l4 + 6);
-        if (c != 0) { /* RFC 768: zero means none; 0 is sent as FFFF */
-            c = fold_add(c, dl);
-            st16(l4 + 6, c ? c : 0xffff);
-        }
-    }
-}
-
-static inline int
-fast_finish(struct nat *n, enum nat_dir dir, uint8_t *b, const struct fast *f,
-            struct nat_result *r)
-{
-    uint32_t si = fast_lookup(n, dir, f);
-    int out = dir == NAT_DIR_OUT;
-    if (si == NIL) {
-        /* Inbound with a binding that filtering rejects: the full path's
-         * verdict (nat_in()), without the full parse. */
-        if (out)
-            return 0;
-        uint32_t bi = tbl_bind_find_out(n, f->proto, f->dst, f->dport);
-        if (bi == NIL || filter_ok(n, bi, f->proto, f->src))
-            return 0;
-        *r = drop(NAT_R_FILTERED);
-        return 1;
-    }
-    if (out && n->cfg.hairpin && is_ours(n, f->dst))
-        return 0; /* hairpin: the full path translates it twice */
-    struct sess *s = &n->sess[si];
-    if (f->proto == NAT_PROTO_TCP)
-        tbl_sess_touch(n, si, nat_tcp_track(s, f->flags, out),
-                       !(out && (f->flags & NAT_TH_RST)));
-    else
-        tbl_sess_touch(n, si, TC_UDP, 1);
-    if (out)
-        fast_rewrite(b, f->proto, 0, f->src, s->ext_addr, f->sport,
-                     s->ext_port);
-    else
-        fast_rewrite(b, f->proto, 1, f->dst, s->in_addr, f->dport, s->in_port);
-    r->verdict = out ? NAT_OUT : NAT_IN;
-    r->reason = NAT_R_NONE;
-    return 1;
 }
 
 /* ---- entry points
@@ -813,23 +671,33 @@ tick(struct nat *n, uint64_t now_ms, size_t calls)
     }
 }
 
-/* The full path: parse, classify, look up or create, filter, rewrite. */
+/*
+ * One packet, parsed (nat_pkt_parse() is the only validator: there is no
+ * second, "fast" parser to disagree with it) and hashed by the caller.
+ * Established TCP and UDP take the first branches of nat_out()/nat_in():
+ * one lookup, one refresh, one rewrite, the same code for every packet.
+ */
 static struct nat_result
-translate_full(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t len)
+xlate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t len,
+      struct nat_pkt *p, uint32_t h)
 {
-    struct nat_pkt p;
-    enum nat_reason why = nat_pkt_parse(&p, buf, len);
-    if (why != NAT_R_NONE)
-        return drop(why);
-    if (p.kind == NAT_PK_FRAGMENT) /* RFC 4787 REQ-14 */
-        return frag_nonfirst(n, dir, buf, len, &p);
-
-    uint32_t osrc = p.src, odst = p.dst;
+    if (p->kind == NAT_PK_FRAGMENT) /* RFC 4787 REQ-14 */
+        return frag_nonfirst(n, dir, buf, len, p);
+    if (!p->mf)
+        return dir == NAT_DIR_OUT ? nat_out(n, buf, p, h) : nat_in(n, buf, p, h);
+    uint32_t osrc = p->src, odst = p->dst;
     struct nat_result r =
-        dir == NAT_DIR_OUT ? nat_out(n, buf, &p) : nat_in(n, buf, &p);
-    if (p.mf)
-        frag_first_done(n, dir, osrc, odst, buf, &p, r);
+        dir == NAT_DIR_OUT ? nat_out(n, buf, p, h) : nat_in(n, buf, p, h);
+    frag_first_done(n, dir, osrc, odst, buf, p, r);
     return r;
+}
+
+/* Does @p carry a session key (so sess_hash() applies)? */
+static inline int
+keyed(const struct nat_pkt *p)
+{
+    return p->kind == NAT_PK_TCP || p->kind == NAT_PK_UDP ||
+           p->kind == NAT_PK_ICMP_QUERY;
 }
 
 static inline int
@@ -861,18 +729,22 @@ nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
      * ordered even if the caller's clock steps back. */
     tick(n, now_ms, 1);
 
-    struct fast f;
-    fast_classify(n, dir, buf, *len, &f);
-    if (f.ok == FAST_OK &&
-        (fast_unbound(n, dir, &f, &r) || fast_finish(n, dir, buf, &f, &r)))
-        return count(n, r);
-    return count(n, translate_full(n, dir, buf, *len));
+    struct nat_pkt p;
+    enum nat_reason why = nat_pkt_parse(&p, buf, *len);
+    if (why != NAT_R_NONE)
+        return count(n, drop(why));
+    uint32_t h = keyed(&p) ? sess_hash(n, dir == NAT_DIR_OUT, &p) : 0;
+    return count(n, xlate(n, dir, buf, *len, &p, h));
 }
 
 /*
- * Bursts: classify every packet and prefetch its hash bucket, then read
- * the buckets and prefetch the sessions, then translate. The DRAM misses of
- * a whole group overlap instead of being paid one after another.
+ * Bursts: parse and hash every packet of a group and prefetch its bucket,
+ * then read the buckets and prefetch the sessions, then translate in
+ * order. The DRAM misses of a whole group overlap instead of being paid
+ * one after another. Each packet is translated as nat_translate() would
+ * translate it at that point (the parse is pure, and the table is only
+ * read once the packets before it have had their effect); only the
+ * amortised expiry work is done once per burst instead of per packet.
  */
 #define GROUP 32
 
@@ -880,7 +752,9 @@ size_t
 nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
                     uint64_t now_ms)
 {
-    struct fast f[GROUP];
+    struct nat_pkt p[GROUP];
+    uint32_t h[GROUP];
+    uint8_t st[GROUP]; /* 0: bad arguments or malformed (res set), 1: ok */
     size_t kept = 0;
 
     if (n == NULL || (pkts == NULL && cnt != 0))
@@ -890,34 +764,37 @@ nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
         size_t m = cnt - base < GROUP ? cnt - base : GROUP;
         struct nat_pkt_io *io = pkts + base;
         for (size_t i = 0; i < m; i++) {
-            if (args_ok(io[i].dir, io[i].buf, io[i].len, io[i].cap, &io[i].res))
-                fast_classify(n, io[i].dir, io[i].buf, io[i].len, &f[i]);
-            else
-                f[i].ok = FAST_BADARGS; /* res already set */
-            if (f[i].ok == FAST_OK) {
-                const uint32_t *idx =
-                    io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
-                __builtin_prefetch(&idx[f[i].head]);
+            st[i] = 0;
+            h[i] = 0;
+            if (!args_ok(io[i].dir, io[i].buf, io[i].len, io[i].cap,
+                         &io[i].res))
+                continue;
+            enum nat_reason why = nat_pkt_parse(&p[i], io[i].buf, io[i].len);
+            if (why != NAT_R_NONE) {
+                io[i].res = drop(why);
+                continue;
+            }
+            st[i] = 1;
+            if (keyed(&p[i])) {
+                int out = io[i].dir == NAT_DIR_OUT;
+                h[i] = sess_hash(n, out, &p[i]);
+                const uint32_t *idx = out ? n->sidx_in : n->sidx_out;
+                __builtin_prefetch(&idx[h[i] & n->smask]);
             }
         }
         for (size_t i = 0; i < m; i++) {
-            if (f[i].ok != FAST_OK)
+            if (!st[i] || !keyed(&p[i]))
                 continue;
             const uint32_t *idx =
                 io[i].dir == NAT_DIR_OUT ? n->sidx_in : n->sidx_out;
-            uint32_t si = idx[f[i].head];
+            uint32_t si = idx[h[i] & n->smask];
             if (si != NIL)
                 __builtin_prefetch(&n->sess[si]);
         }
         for (size_t i = 0; i < m; i++) {
-            if (f[i].ok == FAST_BADARGS) {
-                count(n, io[i].res);
-                continue;
-            }
-            if (!(f[i].ok == FAST_OK &&
-                  (fast_unbound(n, io[i].dir, &f[i], &io[i].res) ||
-                   fast_finish(n, io[i].dir, io[i].buf, &f[i], &io[i].res))))
-                io[i].res = translate_full(n, io[i].dir, io[i].buf, io[i].len);
+            if (st[i])
+                io[i].res = xlate(n, io[i].dir, io[i].buf, io[i].len, &p[i],
+                                  h[i]);
             count(n, io[i].res);
             kept += io[i].res.verdict != NAT_DROP;
         }
