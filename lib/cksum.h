@@ -12,8 +12,8 @@
  *     ck_apply_l4(proto, l4, d + ck_put16(l4, new_port));
  *
  * Proof (RFC 1624 eqn. 3): HC' = ~(~HC + ~m + m'). A delta is a sum of
- * (~m + m') terms, each below 2^17; any number of them up to 2^14 fits in
- * 32 bits, and the fold below is exact for sums below 2^32.
+ * (~m + m') terms, each below 2^17; any number of them below 2^14, plus
+ * ~HC, stays below 2^32, where ck_fold32() is exact.
  *
  * The UDP rule (RFC 768) lives here and only here: a zero checksum means
  * "none" and stays zero; a computed zero is sent as 0xFFFF.
@@ -28,15 +28,23 @@
 
 #include "bytes.h"
 
-/* Fold a one's complement sum of up to 64 bits to 16 bits. */
+/* Fold a one's complement sum of 32 bits to 16: the first step leaves at
+ * most 0x1FFFE, the second at most 0xFFFF. */
+static inline uint16_t
+ck_fold32(uint32_t s)
+{
+    s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)((s & 0xffffu) + (s >> 16));
+}
+
+/* Fold a one's complement sum of up to 64 bits to 16 bits (two steps to
+ * 32 bits, as above, then ck_fold32()). */
 static inline uint16_t
 ck_fold(uint64_t s)
 {
     s = (s & 0xffffffffu) + (s >> 32);
     s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffu) + (s >> 16);
-    s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)((s & 0xffffu) + (s >> 16));
+    return ck_fold32((uint32_t)s);
 }
 
 /* The delta of changing a 16- or 32-bit field from @o to @v. */
@@ -57,7 +65,7 @@ ck_delta32(uint32_t o, uint32_t v)
 static inline uint16_t
 ck_adjust(uint16_t c, uint32_t d)
 {
-    return (uint16_t)~ck_fold((uint64_t)(uint16_t)~c + d);
+    return (uint16_t)~ck_fold32((uint32_t)(uint16_t)~c + d);
 }
 
 /* Write the field, return its delta. */

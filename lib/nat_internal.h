@@ -14,6 +14,12 @@
 
 #define NIL UINT32_MAX
 
+#if defined(__GNUC__)
+#define NAT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NAT_ALWAYS_INLINE inline
+#endif
+
 /* Timeout classes, one expiry list each (refresh = move to tail, so each
  * list is ordered by expiry time and expiry only ever looks at heads). */
 enum tclass { TC_UDP = 0, TC_ICMP, TC_TCP_EST, TC_TCP_TRANS, TC_MAX };
@@ -280,13 +286,10 @@ int port_alloc(struct nat *n, uint32_t pool, uint8_t proto, uint32_t in_addr,
                uint16_t in_port, uint32_t rem_addr, uint16_t rem_port);
 void port_set(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
 void port_clear(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port);
-int port_is_set(const struct nat *n, uint32_t pool, uint8_t proto,
-                uint16_t port);
 
 /* ---- rules.c ------------------------------------------------------------- */
 int rules_is_inside(const struct nat *n, uint32_t addr);
 int rules_is_excluded(const struct nat *n, uint32_t addr);
-uint32_t rules_pool_find(const struct nat *n, uint32_t addr);
 const struct nat_forward *rules_forward_in(const struct nat *n, uint8_t proto,
                                            uint32_t ext_addr,
                                            uint16_t ext_port);
@@ -299,6 +302,42 @@ uint32_t rules_pool_for_host(const struct nat *n, uint32_t in_addr);
 void rules_pool_rehash(struct nat *n);
 void rules_o2o_rehash(struct nat *n);
 void rules_filter_rebuild(struct nat *n);
+
+/* ---- pool lookups (inline: the packet path) ------------------------------ */
+
+static inline int
+proto_idx(uint8_t proto)
+{
+    return proto == 6 ? NAT_P_TCP : proto == 17 ? NAT_P_UDP : NAT_P_ICMP;
+}
+
+/* Is @port of pool slot @pool in use (by a live or held binding, or
+ * reserved by a forward)? */
+static inline int
+port_is_set(const struct nat *n, uint32_t pool, uint8_t proto, uint16_t port)
+{
+    const uint64_t *bits = n->pool[pool].bits[proto_idx(proto)];
+    return (bits[port >> 6] >> (port & 63)) & 1;
+}
+
+static inline uint32_t
+rules_pool_slot(const struct nat *n, uint32_t addr)
+{
+    return nat_hash5(n, 0xfe, addr, 0, 0, 0) & n->pool_hmask;
+}
+
+/* The pool slot of external address @addr, or NIL (open addressing). */
+static inline uint32_t
+rules_pool_find(const struct nat *n, uint32_t addr)
+{
+    for (uint32_t h = rules_pool_slot(n, addr);; h = (h + 1) & n->pool_hmask) {
+        uint32_t e = n->pool_hidx[h];
+        if (e == 0)
+            return NIL;
+        if (n->pool[e - 1].addr == addr)
+            return e - 1;
+    }
+}
 
 /* ---- session lookups (inline: the packet path) --------------------------- */
 
@@ -389,11 +428,5 @@ struct nat_result frag_nonfirst(struct nat *n, enum nat_dir dir, uint8_t *b,
 void frag_first_done(struct nat *n, enum nat_dir dir, uint32_t osrc,
                      uint32_t odst, const uint8_t *b, const struct nat_pkt *p,
                      struct nat_result r);
-
-static inline int
-proto_idx(uint8_t proto)
-{
-    return proto == 6 ? NAT_P_TCP : proto == 17 ? NAT_P_UDP : NAT_P_ICMP;
-}
 
 #endif

@@ -29,13 +29,6 @@ full_of(struct nat *n, uint32_t pool, uint8_t proto)
     return n->pool[pool].full[proto_idx(proto)];
 }
 
-int
-port_is_set(const struct nat *n, uint32_t pool, uint8_t proto, uint16_t port)
-{
-    const uint64_t *bits = n->pool[pool].bits[proto_idx(proto)];
-    return (bits[port >> 6] >> (port & 63)) & 1;
-}
-
 void
 port_set(struct nat *n, uint32_t pool, uint8_t proto, uint16_t port)
 {

@@ -42,20 +42,9 @@ rules_is_excluded(const struct nat *n, uint32_t addr)
 static uint32_t
 pool_slot(const struct nat *n, uint32_t addr)
 {
-    return nat_hash5(n, 0xfe, addr, 0, 0, 0) & n->pool_hmask;
+    return rules_pool_slot(n, addr);
 }
 
-uint32_t
-rules_pool_find(const struct nat *n, uint32_t addr)
-{
-    for (uint32_t h = pool_slot(n, addr);; h = (h + 1) & n->pool_hmask) {
-        uint32_t e = n->pool_hidx[h];
-        if (e == 0)
-            return NIL;
-        if (n->pool[e - 1].addr == addr)
-            return e - 1;
-    }
-}
 
 /* The quick "not one of ours" filter used on every outbound packet. */
 void

@@ -36,11 +36,12 @@ drop(enum nat_reason why)
 /* Rewrite the packet's source (dst = 0) or destination endpoint to
  * @na:@np. pre: nat_pkt_parse() accepted @p, so for TCP, UDP and ICMP
  * queries the transport header (20, 8 and 8 bytes) is present. */
-static void
+static NAT_ALWAYS_INLINE void
 rw_endpoint(uint8_t *b, struct nat_pkt *p, int dst, uint32_t na, uint16_t np)
 {
     uint8_t *l4 = b + p->l4_off;
-    uint32_t da = ck_put32(b + 12 + 4 * dst, na);
+    uint32_t da = ck_delta32(dst ? p->dst : p->src, na);
+    st32(b + 12 + 4 * dst, na);
     ck_apply(b + 10, da);
     switch (p->kind) {
     case NAT_PK_TCP:
@@ -102,7 +103,7 @@ class_of(uint8_t proto)
 /* Refresh a session used by a packet going @out (1) or in (0). RFC 7857
  * "outbound mapping refresh and error packets": an outbound RST (an answer to
  * inbound traffic) changes the state but does not refresh the mapping. */
-static void
+static NAT_ALWAYS_INLINE void
 sess_use(struct nat *n, uint32_t si, const struct nat_pkt *p, int out)
 {
     struct sess *s = &n->sess[si];
@@ -119,6 +120,30 @@ rem_port_key(const struct nat_pkt *p, uint16_t port)
 {
     /* ICMP queries: the identifier is the only "port"; remote is 0. */
     return p->kind == NAT_PK_ICMP_QUERY ? 0 : port;
+}
+
+/*
+ * Inbound TCP or UDP to a port of a pool address whose occupancy bit is
+ * clear: no binding (live or held), no forward and so no session holds it,
+ * and a pool address is never a 1:1 address, so nat_in() could only drop
+ * it. Asked before the session lookup, so an unsolicited flood costs a bit
+ * test and never touches the session table.
+ */
+static NAT_ALWAYS_INLINE int
+port_unbound(const struct nat *n, const struct nat_pkt *p)
+{
+    if (p->kind != NAT_PK_TCP && p->kind != NAT_PK_UDP)
+        return 0;
+    uint32_t pool = rules_pool_find(n, p->dst);
+    return pool != NIL && !port_is_set(n, pool, p->proto, p->dport);
+}
+
+/* RFC 5382 REQ-4(a): an unsolicited SYN is dropped (its own reason). */
+static inline struct nat_result
+unbound_drop(const struct nat_pkt *p)
+{
+    int syn = p->kind == NAT_PK_TCP && (p->tcp_flags & NAT_TH_SYN);
+    return drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
 }
 
 /* ---- session creation
@@ -319,17 +344,40 @@ rw_icmp_error(uint8_t *b, struct nat_pkt *p, int outer_dst, uint32_t outer_na,
 }
 
 static struct nat_result nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p,
-                                uint32_t h);
+                                uint32_t h, uint32_t si);
+
+/* nat_out()/nat_in()'s @si when the caller has not looked the session up. */
+#define SI_UNKNOWN (NIL - 1)
 
 /* The session-index hash of @p as seen from the inside (@out) or the
  * outside. Computed once per packet, before anything else, so that a burst
  * can prefetch its bucket. */
-static inline uint32_t
+static NAT_ALWAYS_INLINE uint32_t
 sess_hash(const struct nat *n, int out, const struct nat_pkt *p)
 {
     uint16_t rport = rem_port_key(p, out ? p->dport : p->sport);
     return out ? nat_hash5(n, p->proto, p->src, p->sport, p->dst, rport)
                : nat_hash5(n, p->proto, p->dst, p->dport, p->src, rport);
+}
+
+/* The one session lookup of the packet path (either direction), with the
+ * exact-deadline rule: a hit past its deadline ends and misses. Inbound
+ * ICMP queries match only as replies. */
+static NAT_ALWAYS_INLINE uint32_t
+sess_find(struct nat *n, int out, const struct nat_pkt *p, uint32_t h)
+{
+    uint32_t si;
+    if (out) {
+        si = tbl_sess_find_in_h(n, h, p->proto, p->src, p->sport, p->dst,
+                                rem_port_key(p, p->dport));
+    } else {
+        si = tbl_sess_find_out_h(n, h, p->proto, p->dst, p->dport, p->src,
+                                 rem_port_key(p, p->sport));
+        if (si != NIL && p->kind == NAT_PK_ICMP_QUERY &&
+            nat_icmp_query_is_request(p->icmp_type))
+            return NIL;
+    }
+    return tbl_sess_live(n, si);
 }
 
 /* One of our external addresses (pool or 1:1)? The 64-bit filter rejects
@@ -366,7 +414,7 @@ icmp_error_out(struct nat *n, uint8_t *b, struct nat_pkt *p)
     }
     /* RFC 5508 REQ-7: hairpinned errors. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
-        struct nat_result r = nat_in(n, b, p, 0);
+        struct nat_result r = nat_in(n, b, p, 0, SI_UNKNOWN);
         if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_icmp_error(b, p, 0, osrc, 1, oin_addr, oin_port);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
@@ -469,9 +517,10 @@ create_forward_in(struct nat *n, const struct nat_pkt *p,
 }
 
 /* Inbound. @h is sess_hash(n, 0, p) for TCP, UDP and ICMP queries (0: not
- * computed yet, as for a hairpinned packet). */
+ * computed yet, as for a hairpinned packet); @si the live session that
+ * sess_find() found, NIL, or SI_UNKNOWN. */
 static struct nat_result
-nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
+nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h, uint32_t si)
 {
     /* RFC 6888 REQ-6: no translation to or from excluded networks, in
      * either direction. */
@@ -498,13 +547,11 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
     uint16_t rport = rem_port_key(p, p->sport);
     if (h == 0)
         h = sess_hash(n, 0, p);
-    uint32_t si = tbl_sess_find_out_h(n, h, p->proto, p->dst, p->dport, p->src,
-                                      rport);
-    /* Inbound ICMP queries match only as replies. */
-    if (si != NIL && p->kind == NAT_PK_ICMP_QUERY &&
-        nat_icmp_query_is_request(p->icmp_type))
-        si = NIL;
-    si = tbl_sess_live(n, si);
+    if (si == SI_UNKNOWN) {
+        if (port_unbound(n, p))
+            return unbound_drop(p);
+        si = sess_find(n, 0, p, h);
+    }
     if (si != NIL) {
         sess_use(n, si, p, 0);
         rw_endpoint(b, p, 1, n->sess[si].in_addr, n->sess[si].in_port);
@@ -525,8 +572,6 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
     int syn = p->kind == NAT_PK_TCP && (p->tcp_flags & NAT_TH_SYN);
     /* A port whose occupancy bit is clear has neither a binding (live or
      * held) nor a forward: an unsolicited flood costs a bit test. */
-    if (!port_is_set(n, pool, p->proto, p->dport))
-        return drop(syn ? NAT_R_TCP_SYN_IN : NAT_R_NO_MAPPING);
     uint32_t bi = tbl_bind_find_out(n, p->proto, p->dst, p->dport);
     if (bi != NIL && !tbl_bind_alive(n, bi))
         bi = NIL; /* all its sessions had expired: it has ended now */
@@ -546,7 +591,7 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
     } else {
         int ok = filter_ok(n, bi, p->proto, p->src);
         if (ok < 0) /* it expired after all: as if there had been none */
-            return nat_in(n, b, p, h);
+            return nat_in(n, b, p, h, SI_UNKNOWN);
         if (!ok)
             return drop(NAT_R_FILTERED);
         if (p->kind == NAT_PK_TCP && !syn)
@@ -574,9 +619,10 @@ nat_in(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
 /* ---- outbound
  * ------------------------------------------------------------------ */
 
-/* Outbound. @h is sess_hash(n, 1, p) for TCP, UDP and ICMP queries. */
+/* Outbound. @h is sess_hash(n, 1, p) for TCP, UDP and ICMP queries, @si
+ * as for nat_in(). */
 static struct nat_result
-nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
+nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h, uint32_t si)
 {
     if (n->nexclude &&
         (rules_is_excluded(n, p->src) || rules_is_excluded(n, p->dst)))
@@ -599,11 +645,10 @@ nat_out(struct nat *n, uint8_t *b, struct nat_pkt *p, uint32_t h)
         break;
     }
 
-    uint16_t rport = rem_port_key(p, p->dport);
     uint32_t osrc = p->src;
     uint16_t osport = p->sport;
-    uint32_t si = tbl_sess_live(
-        n, tbl_sess_find_in_h(n, h, p->proto, p->src, p->sport, p->dst, rport));
+    if (si == SI_UNKNOWN)
+        si = sess_find(n, 1, p, h);
     if (si != NIL) {
         sess_use(n, si, p, 1);
     } else {
@@ -630,7 +675,7 @@ hairpin:
      * endpoints is translated again as if it had arrived from outside,
      * so the receiver sees the sender's external endpoint. */
     if (n->cfg.hairpin && is_ours(n, p->dst)) {
-        struct nat_result r = nat_in(n, b, p, 0);
+        struct nat_result r = nat_in(n, b, p, 0, SI_UNKNOWN);
         if (r.verdict != NAT_IN) /* not translated: leaves unchanged */
             rw_endpoint(b, p, 0, osrc, osport);
         return r.verdict == NAT_IN ? verdict(NAT_HAIRPIN) : r;
@@ -654,17 +699,18 @@ count(struct nat *n, struct nat_result r)
  * Expiry is amortised: each call earns expire_budget units of work, spent
  * when the clock has moved (nothing new can expire within a millisecond);
  * a call never spends more than 64 * expire_budget. */
-static void
+static inline void
 tick(struct nat *n, uint64_t now_ms, size_t calls)
 {
-    tbl_clock(n, now_ms);
+    if (now_ms > n->now)
+        tbl_clock(n, now_ms);
     if (n->cfg.expire_budget == 0)
         return;
     uint64_t cap = (uint64_t)n->cfg.expire_budget * 64;
     uint64_t credit = n->expire_credit + (uint64_t)n->cfg.expire_budget * calls;
     n->expire_credit = (uint32_t)(credit > cap ? cap : credit);
-    if (n->now32 != n->expire_last) {
-        n->expire_last = n->now32;
+    if (n->now != n->expire_last) {
+        n->expire_last = n->now;
         tbl_expire(n, n->expire_credit);
         frag_expire(n, n->expire_credit);
         n->expire_credit = 0;
@@ -672,22 +718,59 @@ tick(struct nat *n, uint64_t now_ms, size_t calls)
 }
 
 /*
+ * The established-session step, shared by nat_translate() and the burst:
+ * a TCP or UDP packet (unfragmented, no exclusions configured) of a live
+ * session is refreshed and rewritten by the same sess_find(), sess_use()
+ * and rw_endpoint() that nat_out()/nat_in() use. Returns 1 with @r set, or
+ * 0 with *@si the lookup's result for nat_out()/nat_in() to go on from
+ * (their first steps would have been this lookup).
+ */
+static NAT_ALWAYS_INLINE int
+established(struct nat *n, enum nat_dir dir, uint8_t *b, struct nat_pkt *p,
+            uint32_t h, uint32_t *si, struct nat_result *r)
+{
+    *si = SI_UNKNOWN;
+    if (p->mf || n->nexclude != 0 ||
+        (p->kind != NAT_PK_TCP && p->kind != NAT_PK_UDP))
+        return 0;
+    int out = dir == NAT_DIR_OUT;
+    if (!out && port_unbound(n, p)) {
+        *r = unbound_drop(p);
+        return 1;
+    }
+    uint32_t i = sess_find(n, out, p, h);
+    *si = i;
+    if (i == NIL)
+        return 0;
+    if (out && n->cfg.hairpin && is_ours(n, p->dst))
+        return 0; /* hairpin: nat_out() translates it twice */
+    sess_use(n, i, p, out);
+    const struct sess *s = &n->sess[i];
+    if (out)
+        rw_endpoint(b, p, 0, s->ext_addr, s->ext_port);
+    else
+        rw_endpoint(b, p, 1, s->in_addr, s->in_port);
+    *r = verdict(out ? NAT_OUT : NAT_IN);
+    return 1;
+}
+
+/*
  * One packet, parsed (nat_pkt_parse() is the only validator: there is no
- * second, "fast" parser to disagree with it) and hashed by the caller.
- * Established TCP and UDP take the first branches of nat_out()/nat_in():
- * one lookup, one refresh, one rewrite, the same code for every packet.
+ * second, "fast" parser to disagree with it) and hashed by the caller,
+ * with @si from established() (or SI_UNKNOWN).
  */
 static struct nat_result
 xlate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t len,
-      struct nat_pkt *p, uint32_t h)
+      struct nat_pkt *p, uint32_t h, uint32_t si)
 {
     if (p->kind == NAT_PK_FRAGMENT) /* RFC 4787 REQ-14 */
         return frag_nonfirst(n, dir, buf, len, p);
     if (!p->mf)
-        return dir == NAT_DIR_OUT ? nat_out(n, buf, p, h) : nat_in(n, buf, p, h);
+        return dir == NAT_DIR_OUT ? nat_out(n, buf, p, h, si)
+                                  : nat_in(n, buf, p, h, si);
     uint32_t osrc = p->src, odst = p->dst;
-    struct nat_result r =
-        dir == NAT_DIR_OUT ? nat_out(n, buf, p, h) : nat_in(n, buf, p, h);
+    struct nat_result r = dir == NAT_DIR_OUT ? nat_out(n, buf, p, h, si)
+                                             : nat_in(n, buf, p, h, si);
     frag_first_done(n, dir, osrc, odst, buf, p, r);
     return r;
 }
@@ -733,8 +816,10 @@ nat_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
     enum nat_reason why = nat_pkt_parse(&p, buf, *len);
     if (why != NAT_R_NONE)
         return count(n, drop(why));
-    uint32_t h = keyed(&p) ? sess_hash(n, dir == NAT_DIR_OUT, &p) : 0;
-    return count(n, xlate(n, dir, buf, *len, &p, h));
+    uint32_t h = keyed(&p) ? sess_hash(n, dir == NAT_DIR_OUT, &p) : 0, si;
+    if (established(n, dir, buf, &p, h, &si, &r))
+        return count(n, r);
+    return count(n, xlate(n, dir, buf, *len, &p, h, si));
 }
 
 /*
@@ -792,9 +877,11 @@ nat_translate_burst(struct nat *n, struct nat_pkt_io *pkts, size_t cnt,
                 __builtin_prefetch(&n->sess[si]);
         }
         for (size_t i = 0; i < m; i++) {
-            if (st[i])
+            uint32_t si;
+            if (st[i] && !established(n, io[i].dir, io[i].buf, &p[i], h[i],
+                                      &si, &io[i].res))
                 io[i].res = xlate(n, io[i].dir, io[i].buf, io[i].len, &p[i],
-                                  h[i]);
+                                  h[i], si);
             count(n, io[i].res);
             kept += io[i].res.verdict != NAT_DROP;
         }
