@@ -318,9 +318,9 @@ nat_create(const struct nat_config *c, struct nat **out)
     if (out == NULL)
         return NAT_EINVAL;
     size_t size = nat_memsize(c);
-    if (size == 0) {
+    if (size == 0) { /* a bad config, or too large for the address space */
         int rc = nat_config_check(c, NULL);
-        return rc ? rc : NAT_EINVAL;
+        return rc ? rc : NAT_ENOMEM;
     }
     void *mem = NULL;
     if (posix_memalign(&mem, ALIGN, size) != 0)

@@ -82,8 +82,9 @@ ip_options_ok(const uint8_t *opt, size_t len)
 static int
 ip_src_martian(uint32_t src)
 {
-    uint8_t top = (uint8_t)(src >> 24);
-    return top == 0 || top == 127 || top >= 224;
+    unsigned top = src >> 24;
+    /* 0/8, 127/8 and 224/3: (top - 1) wraps 0 to the top of the range */
+    return (uint8_t)(top - 1) >= 223 || top == 127;
 }
 
 static enum nat_reason
@@ -232,37 +233,43 @@ nat_pkt_parse(struct nat_pkt *p, const uint8_t *b, size_t len)
     p->mf = p->df = 0;
     p->frag_off = 0;
 
+    /* Each field is read only after the length that covers it is checked
+     * against @len, the caller's length, never against the packet's own
+     * length fields alone. */
     if (len < IP_MIN_HDR)
         return NAT_R_IP_TRUNCATED;
-    if ((b[0] >> 4) != 4)
+    unsigned vihl = b[0];
+    if ((vihl >> 4) != 4)
         return NAT_R_IP_VERSION;
-    p->ihl = (uint16_t)((b[0] & 0x0f) * 4u);
-    if (p->ihl < IP_MIN_HDR)
+    unsigned ihl = (vihl & 0x0fu) * 4u;
+    if (ihl < IP_MIN_HDR)
         return NAT_R_IP_HDRLEN;
-    if (p->ihl > len)
+    if (ihl > len)
         return NAT_R_IP_HDRLEN_TRUNC;
-    p->tot_len = ld16(b + 2);
-    if (p->tot_len < p->ihl)
+    unsigned tot = ld16(b + 2);
+    if (tot < ihl)
         return NAT_R_IP_TOTLEN;
     /* Trailing bytes beyond tot_len (link padding) are ignored. */
-    if (p->tot_len > len)
+    if (tot > len)
         return NAT_R_IP_TOTLEN_TRUNC;
-    if (!nat_ip_csum_ok(b, p->ihl))
+    if (!nat_ip_csum_ok(b, ihl))
         return NAT_R_IP_CHECKSUM;
-    if (p->ihl > IP_MIN_HDR &&
-        !ip_options_ok(b + IP_MIN_HDR, p->ihl - IP_MIN_HDR))
+    if (ihl > IP_MIN_HDR && !ip_options_ok(b + IP_MIN_HDR, ihl - IP_MIN_HDR))
         return NAT_R_IP_OPTIONS;
+    p->ihl = p->l4_off = (uint16_t)ihl;
+    p->tot_len = (uint16_t)tot;
+    p->l4_len = (uint16_t)(tot - ihl);
 
-    uint16_t ff = ld16(b + 6);
+    unsigned ff = ld16(b + 6);
     if (ff & 0x8000) /* RFC 791: reserved flag must be zero */
         return NAT_R_IP_FRAG;
     p->df = (ff & 0x4000) != 0;
     p->mf = (ff & 0x2000) != 0;
-    p->frag_off = (uint16_t)((ff & 0x1fffu) * 8u);
-    p->l4_off = p->ihl;
-    p->l4_len = (uint16_t)(p->tot_len - p->ihl);
-    /* RFC 791: a reassembled datagram is at most 65535 bytes. */
-    if ((uint32_t)p->frag_off + p->l4_len + p->ihl > IP_MAX_LEN)
+    unsigned frag_off = (ff & 0x1fffu) * 8u;
+    p->frag_off = (uint16_t)frag_off;
+    /* RFC 791: a reassembled datagram is at most 65535 bytes (tot_len
+     * alone is, so only a fragment offset can break it). */
+    if (frag_off != 0 && frag_off + tot > IP_MAX_LEN)
         return NAT_R_IP_FRAG;
 
     p->ip_id = ld16(b + 4);
@@ -273,16 +280,16 @@ nat_pkt_parse(struct nat_pkt *p, const uint8_t *b, size_t len)
     if (ip_src_martian(p->src))
         return NAT_R_IP_SRC;
 
-    if (p->frag_off != 0) {
+    if (frag_off != 0) {
         /* RFC 1858 3.2: a TCP fragment at offset 8 can overwrite flags. */
-        if (p->proto == NAT_PROTO_TCP && p->frag_off == 8)
+        if (p->proto == NAT_PROTO_TCP && frag_off == 8)
             return NAT_R_FRAG_TINY;
         p->kind = NAT_PK_FRAGMENT;
         return NAT_R_NONE;
     }
 
     int first_frag = p->mf;
-    const uint8_t *l4 = b + p->l4_off;
+    const uint8_t *l4 = b + ihl;
     switch (p->proto) {
     case NAT_PROTO_TCP:
         return parse_tcp(p, l4, first_frag);
