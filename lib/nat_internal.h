@@ -270,7 +270,7 @@ uint32_t tbl_bind_new(struct nat *n);
 void tbl_bind_link(struct nat *n, uint32_t b);
 uint32_t tbl_sess_new(struct nat *n, uint32_t b, uint32_t rem_addr,
                       uint16_t rem_port, enum tclass tc);
-void tbl_sess_touch(struct nat *n, uint32_t s, enum tclass tc, int refresh);
+void tbl_sess_reclass(struct nat *n, uint32_t s, enum tclass tc, int refresh);
 void tbl_sess_end(struct nat *n, uint32_t s, enum nat_end_cause cause);
 size_t tbl_expire(struct nat *n, size_t budget);
 size_t tbl_flush(struct nat *n);
@@ -411,6 +411,22 @@ tbl_sess_live(struct nat *n, uint32_t i)
         return NIL;
     }
     return i;
+}
+
+/*
+ * A packet used the session: refresh it. Lists are ordered by the time a
+ * session joined them, not by last use, so a refresh is a single store;
+ * tbl_expire() moves a refreshed session to the tail when it reaches the
+ * head. Only a change of timeout class moves it now (tbl_sess_reclass()).
+ */
+static inline void
+tbl_sess_touch(struct nat *n, uint32_t i, enum tclass tc, int refresh)
+{
+    struct sess *s = &n->sess[i];
+    if (refresh)
+        s->last = n->now32;
+    if (s->tclass != tc)
+        tbl_sess_reclass(n, i, tc, refresh);
 }
 
 /* ---- tcp_state.c --------------------------------------------------------- */

@@ -462,20 +462,12 @@ tbl_sess_new(struct nat *n, uint32_t bi, uint32_t rem_addr, uint16_t rem_port,
     return i;
 }
 
-/*
- * A packet used the session: refresh it. Lists are ordered by the time a
- * session joined them, not by last use, so a refresh is a single store;
- * tbl_expire() moves a refreshed session to the tail when it reaches the
- * head. Only a change of timeout class moves it now.
- */
+/* The session's timeout class changes (tbl_sess_touch()): move it to its
+ * new list, by now if refreshed, else by its last packet. */
 void
-tbl_sess_touch(struct nat *n, uint32_t i, enum tclass tc, int refresh)
+tbl_sess_reclass(struct nat *n, uint32_t i, enum tclass tc, int refresh)
 {
     struct sess *s = &n->sess[i];
-    if (refresh)
-        s->last = n->now32;
-    if (s->tclass == tc)
-        return;
     sl_unlink(n, &n->lists[s->tclass], i);
     s->tclass = (uint8_t)tc;
     if (refresh)
