@@ -951,7 +951,7 @@ START_TEST(rfc5508_scapy_translation_vectors)
         if (strcmp(dir, "collect") == 0) {
             size_t wl = unhex(ohex, want, sizeof(want)), gl = 0;
             struct nat_result r;
-            ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
+            ck_assert_int_eq(t_frag_collect(n, got, sizeof(got), &gl, &r), 1);
             ck_assert_int_eq(r.verdict, NAT_OUT);
             ck_assert_uint_eq(gl, wl);
             ck_assert_msg(memcmp(got, want, wl) == 0, "%s: collected bytes",
@@ -962,8 +962,8 @@ START_TEST(rfc5508_scapy_translation_vectors)
         memcpy(got, in, il);
         size_t gl = il;
         struct nat_result r =
-            nat_translate(n, strcmp(dir, "out") == 0 ? NAT_DIR_OUT : NAT_DIR_IN,
-                          got, &gl, sizeof(got), 1000);
+            t_translate(n, strcmp(dir, "out") == 0 ? NAT_DIR_OUT : NAT_DIR_IN,
+                        got, &gl, 1000);
         if (strcmp(ohex, "DROP") == 0) {
             ck_assert_msg(r.verdict == NAT_DROP, "%s: expected a drop", name);
             ck_assert_msg(memcmp(got, in, il) == 0, "%s: drop changed bytes",
@@ -1320,12 +1320,12 @@ START_TEST(rfc4787_req14_fragments_out_of_order)
     uint8_t got[1500];
     size_t gl;
     struct nat_result r;
-    ck_assert_int_eq(nat_frag_collect(n, got, 10, &gl, &r), NAT_ENOSPC);
-    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
+    ck_assert_int_eq(t_frag_collect(n, got, 10, &gl, &r), NAT_ENOSPC);
+    ck_assert_int_eq(t_frag_collect(n, got, sizeof(got), &gl, &r), 1);
     ck_assert_int_eq(r.verdict, NAT_OUT);
     ck_assert_uint_eq(t_src(got), T_PUB);
     ck_assert(t_csums_ok(got, gl));
-    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 0);
+    ck_assert_int_eq(t_frag_collect(n, got, sizeof(got), &gl, &r), 0);
     nat_destroy(n);
 }
 END_TEST
@@ -1388,7 +1388,7 @@ START_TEST(rfc4787_req14_hairpinned_fragments_follow_first)
     uint8_t got[1500];
     size_t gl;
     struct nat_result r;
-    ck_assert_int_eq(nat_frag_collect(n, got, sizeof(got), &gl, &r), 1);
+    ck_assert_int_eq(t_frag_collect(n, got, sizeof(got), &gl, &r), 1);
     ck_assert_int_eq(r.verdict, NAT_HAIRPIN);
     ck_assert_uint_eq(t_dst(got), T_H2);
     ck_assert_uint_eq(t_src(got), IP4(203, 0, 113, 77));

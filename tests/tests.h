@@ -26,10 +26,25 @@ Suite *adversarial_suite(void);
 
 /* A NAT with @cfg (NULL: defaults) plus pool T_PUB and inside 10.0.0.0/24. */
 struct nat *t_nat(const struct nat_config *cfg);
-/* Translate, and when the verdict rewrote the packet assert that every
- * checksum verifies by full recomputation. */
+/* Translate through an exact-size heap copy (cap == len, see t_translate),
+ * and when the verdict rewrote the packet assert that every checksum
+ * verifies by full recomputation. */
 struct nat_result t_xlate(struct nat *nat, enum nat_dir dir, uint8_t *buf,
                           size_t len, uint64_t now_ms);
+/* The same through exact-size buffers: the packet is copied into a heap
+ * buffer of exactly *@len bytes, translated with cap == *@len and copied
+ * back, so ASan sees any read or write past the packet. No assertions. */
+struct nat_result t_translate(struct nat *nat, enum nat_dir dir, uint8_t *buf,
+                              size_t *len, uint64_t now_ms);
+/* nat_translate_burst() with each packet in an exact-size heap buffer
+ * (cap == len); bufs and caps are restored, results and bytes copied back. */
+size_t t_translate_burst(struct nat *nat, struct nat_pkt_io *pkts, size_t n,
+                         uint64_t now_ms);
+/* nat_frag_collect() into heap buffers of growing size up to @cap: checks
+ * that every capacity below the fragment's length is NAT_ENOSPC and that it
+ * is copied into a buffer of exactly its length. Same return values. */
+int t_frag_collect(struct nat *nat, uint8_t *buf, size_t cap, size_t *len,
+                   struct nat_result *res);
 /* Field readers for translated packets (host order). */
 uint32_t t_src(const uint8_t *b);
 uint32_t t_dst(const uint8_t *b);

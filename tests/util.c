@@ -1,4 +1,5 @@
 /* Packet builders and independent checksum verification for tests. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -234,12 +235,86 @@ t_nat(const struct nat_config *cfg)
     return n;
 }
 
+/* An exact-size heap copy of @len bytes of @buf: ASan reports any access
+ * libnat makes even one byte past the packet (malloc(0) may return NULL,
+ * which libnat would refuse as a bad buffer, so 0 bytes get 1). */
+static uint8_t *
+exact_copy(const uint8_t *buf, size_t len)
+{
+    uint8_t *h = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(h);
+    if (len)
+        memcpy(h, buf, len);
+    return h;
+}
+
+struct nat_result
+t_translate(struct nat *nat, enum nat_dir dir, uint8_t *buf, size_t *len,
+            uint64_t now_ms)
+{
+    size_t l = *len;
+    uint8_t *h = exact_copy(buf, l);
+    struct nat_result r = nat_translate(nat, dir, h, len, l, now_ms);
+    /* *len never grows past cap; copy back what libnat may have written. */
+    memcpy(buf, h, *len > l ? l : *len);
+    free(h);
+    return r;
+}
+
+size_t
+t_translate_burst(struct nat *nat, struct nat_pkt_io *pkts, size_t n,
+                  uint64_t now_ms)
+{
+    uint8_t **orig = malloc((n ? n : 1) * sizeof(*orig));
+    ck_assert_ptr_nonnull(orig);
+    for (size_t i = 0; i < n; i++) {
+        orig[i] = pkts[i].buf;
+        ck_assert_uint_le(pkts[i].len, pkts[i].cap);
+        pkts[i].buf = exact_copy(orig[i], pkts[i].len);
+        pkts[i].cap = pkts[i].len;
+    }
+    size_t sent = nat_translate_burst(nat, pkts, n, now_ms);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = pkts[i].len > pkts[i].cap ? pkts[i].cap : pkts[i].len;
+        memcpy(orig[i], pkts[i].buf, l);
+        free(pkts[i].buf);
+        pkts[i].buf = orig[i];
+    }
+    free(orig);
+    return sent;
+}
+
+int
+t_frag_collect(struct nat *nat, uint8_t *buf, size_t cap, size_t *len,
+               struct nat_result *res)
+{
+    /* The first capacity that is not NAT_ENOSPC is the fragment's exact
+     * length: every smaller one must be refused without a write (ASan
+     * watches each exact-size heap buffer). */
+    for (size_t c = 0; c <= cap; c++) {
+        uint8_t *h = malloc(c ? c : 1);
+        ck_assert_ptr_nonnull(h);
+        int rc = nat_frag_collect(nat, h, c, len, res);
+        if (rc == NAT_ENOSPC) {
+            free(h);
+            continue;
+        }
+        if (rc == 1) {
+            ck_assert_uint_eq(*len, c);
+            memcpy(buf, h, c);
+        }
+        free(h);
+        return rc;
+    }
+    return NAT_ENOSPC;
+}
+
 struct nat_result
 t_xlate(struct nat *nat, enum nat_dir dir, uint8_t *buf, size_t len,
         uint64_t now_ms)
 {
     size_t l = len;
-    struct nat_result r = nat_translate(nat, dir, buf, &l, 1500, now_ms);
+    struct nat_result r = t_translate(nat, dir, buf, &l, now_ms);
     ck_assert_uint_eq(l, len);
     if (r.verdict == NAT_OUT || r.verdict == NAT_IN || r.verdict == NAT_HAIRPIN)
         ck_assert_msg(t_csums_ok(buf, len),
