@@ -15,6 +15,7 @@ Suite *rfc_suite(void);
 Suite *steer_suite(void);
 Suite *adversarial_suite(void);
 Suite *guard_suite(void);
+Suite *harden_suite(void);
 
 /* ---- engine helpers (tests/util.c) --------------------------------------- */
 #define T_PUB  IP4(203, 0, 113, 1) /* the NAT's external address */
