@@ -284,16 +284,43 @@ nat_pool_del(struct nat *n, uint32_t addr)
 
 /* ---- forwards ------------------------------------------------------------ */
 
+/* Forwards are kept sorted by (protocol, external address, first port);
+ * their external ranges never overlap (nat_forward_add() refuses it), so
+ * the forward holding a port is the last one that starts at or before it:
+ * a binary search, O(log forwards) on the unsolicited-inbound path. */
+static uint64_t
+fwd_key(uint8_t proto, uint32_t ext_addr, uint16_t port)
+{
+    return (uint64_t)proto << 48 | (uint64_t)ext_addr << 16 | port;
+}
+
+/* The number of forwards whose key is at most @key. */
+static uint32_t
+fwd_upper(const struct nat *n, uint64_t key)
+{
+    uint32_t lo = 0, hi = n->nfwd;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const struct nat_forward *f = &n->fwd[mid];
+        if (fwd_key(f->proto, f->ext_addr, f->ext_port) <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 const struct nat_forward *
 rules_forward_in(const struct nat *n, uint8_t proto, uint32_t ext_addr,
                  uint16_t ext_port)
 {
-    for (uint32_t i = 0; i < n->nfwd; i++) {
-        const struct nat_forward *f = &n->fwd[i];
-        if (f->proto == proto && f->ext_addr == ext_addr &&
-            ext_port >= f->ext_port && ext_port <= f->ext_port_last)
-            return f;
-    }
+    uint32_t i = fwd_upper(n, fwd_key(proto, ext_addr, ext_port));
+    if (i == 0)
+        return NULL;
+    const struct nat_forward *f = &n->fwd[i - 1];
+    if (f->proto == proto && f->ext_addr == ext_addr &&
+        ext_port <= f->ext_port_last)
+        return f;
     return NULL;
 }
 
@@ -342,7 +369,9 @@ nat_forward_add(struct nat *n, const struct nat_forward *fw)
         return NAT_EINVAL; /* bad fields, or the address is not ours */
     if (rc)
         return rc;
-    for (uint32_t i = 0; i < n->nfwd; i++) {
+    /* Sorted and disjoint: only the neighbours can overlap it. */
+    uint32_t at = fwd_upper(n, fwd_key(f.proto, f.ext_addr, f.ext_port));
+    for (uint32_t i = at ? at - 1 : 0; i < n->nfwd && i <= at; i++) {
         const struct nat_forward *o = &n->fwd[i];
         if (o->proto == f.proto && o->ext_addr == f.ext_addr &&
             f.ext_port <= o->ext_port_last && o->ext_port <= f.ext_port_last)
@@ -355,7 +384,9 @@ nat_forward_add(struct nat *n, const struct nat_forward *fw)
             return NAT_EBUSY; /* a dynamic binding holds it */
     for (uint32_t p = f.ext_port; p <= f.ext_port_last; p++)
         port_set(n, pi, f.proto, (uint16_t)p);
-    n->fwd[n->nfwd++] = f;
+    memmove(&n->fwd[at + 1], &n->fwd[at], (n->nfwd - at) * sizeof(f));
+    n->fwd[at] = f;
+    n->nfwd++;
     return 0;
 }
 
@@ -386,7 +417,8 @@ nat_forward_del(struct nat *n, const struct nat_forward *fw)
             else
                 port_clear(n, pi, o->proto, (uint16_t)p);
         }
-        *o = n->fwd[--n->nfwd];
+        n->nfwd--;
+        memmove(o, o + 1, (n->nfwd - i) * sizeof(*o)); /* stays sorted */
         return 0;
     }
     return NAT_ENOENT;

@@ -472,6 +472,77 @@ START_TEST(harden_d5_one_to_one_lookup_probes)
 }
 END_TEST
 
+/* Forwards by external port (the unsolicited-inbound path after a binding
+ * miss) are a binary search over forwards sorted by (protocol, address,
+ * first port): 4000 forwards added in scrambled order, overlaps refused,
+ * every port found, deletes keep the order. */
+START_TEST(harden_d5_forward_lookup_is_a_binary_search)
+{
+    struct nat_config c;
+    nat_config_init(&c);
+    c.max_forwards = 4096;
+    struct nat *n = t_nat(&c);
+    ck_assert_int_eq(nat_pool_add(n, T_PUB2), 0);
+    for (uint32_t k = 0; k < 4000; k++) {
+        uint32_t i = (k * 7919u) % 4000; /* a permutation of 0..3999 */
+        struct nat_forward f = {.proto = (uint8_t)(i & 1 ? 17 : 6),
+                                .ext_addr = i & 2 ? T_PUB2 : T_PUB,
+                                .ext_port = (uint16_t)(2000 + (i >> 2) * 8),
+                                .ext_port_last =
+                                    (uint16_t)(2000 + (i >> 2) * 8 + 3),
+                                .in_addr = T_H1,
+                                .in_port = (uint16_t)(10000 + i * 4)};
+        ck_assert_int_eq(nat_forward_add(n, &f), 0);
+        f.ext_port = (uint16_t)(f.ext_port + 3); /* overlaps its last port */
+        f.ext_port_last = (uint16_t)(f.ext_port + 2);
+        ck_assert_int_eq(nat_forward_add(n, &f), NAT_EEXIST);
+    }
+    for (uint32_t i = 1; i < n->nfwd; i++) {
+        const struct nat_forward *a = &n->fwd[i - 1], *b = &n->fwd[i];
+        uint64_t ka = (uint64_t)a->proto << 48 | (uint64_t)a->ext_addr << 16 |
+                      a->ext_port;
+        uint64_t kb = (uint64_t)b->proto << 48 | (uint64_t)b->ext_addr << 16 |
+                      b->ext_port;
+        ck_assert_uint_lt(ka, kb);
+    }
+    for (uint32_t i = 0; i < 4000; i += 7) {
+        uint8_t proto = (uint8_t)(i & 1 ? 17 : 6);
+        uint32_t ext = i & 2 ? T_PUB2 : T_PUB;
+        uint16_t first = (uint16_t)(2000 + (i >> 2) * 8);
+        for (uint16_t d = 0; d < 8; d++) {
+            const struct nat_forward *f =
+                rules_forward_in(n, proto, ext, (uint16_t)(first + d));
+            if (d < 4) {
+                ck_assert_ptr_nonnull(f);
+                ck_assert_uint_eq(f->in_port, 10000 + i * 4);
+            } else {
+                ck_assert_ptr_null(f);
+            }
+        }
+    }
+    /* delete every third and look again */
+    for (uint32_t i = 0; i < 4000; i += 3) {
+        struct nat_forward f = {.proto = (uint8_t)(i & 1 ? 17 : 6),
+                                .ext_addr = i & 2 ? T_PUB2 : T_PUB,
+                                .ext_port = (uint16_t)(2000 + (i >> 2) * 8),
+                                .ext_port_last =
+                                    (uint16_t)(2000 + (i >> 2) * 8 + 3)};
+        ck_assert_int_eq(nat_forward_del(n, &f), 0);
+    }
+    for (uint32_t i = 0; i < 4000; i++) {
+        const struct nat_forward *f =
+            rules_forward_in(n, (uint8_t)(i & 1 ? 17 : 6),
+                             i & 2 ? T_PUB2 : T_PUB,
+                             (uint16_t)(2000 + (i >> 2) * 8 + 2));
+        if (i % 3 == 0)
+            ck_assert_ptr_null(f);
+        else
+            ck_assert_ptr_nonnull(f);
+    }
+    nat_destroy(n);
+}
+END_TEST
+
 /* ---- d6: smaller defects ------------------------------------------------ */
 
 START_TEST(harden_d6_null_arguments_documented_as_never_failing)
@@ -594,6 +665,7 @@ harden_suite(void)
     tcase_add_test(tc, harden_d5_held_fragments_found_without_scan);
     tcase_add_test(tc, harden_d5_adf_check_is_one_chain);
     tcase_add_test(tc, harden_d5_one_to_one_lookup_probes);
+    tcase_add_test(tc, harden_d5_forward_lookup_is_a_binary_search);
     tcase_add_test(tc, harden_d6_null_arguments_documented_as_never_failing);
     tcase_add_test(tc, harden_d6_icmp_rate_bounded_by_config_check);
     tcase_add_test(tc, harden_d6_expire_and_flush_count_clock_jump_ends);
