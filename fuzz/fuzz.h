@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libnat.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A failed invariant is a crash: libFuzzer saves the input, the replay
@@ -372,6 +374,128 @@ ref_icmp_error(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type,
     memcpy(c + 8, orig, quote);
     fz_st16(c + 2, ref_csum(c, l4));
     return 20 + l4;
+}
+
+/* ---- exact-size buffers: ASan sees any access past the packet ---- */
+
+/* A heap copy of @len bytes of @src in a block of exactly @len bytes
+ * (malloc(0) gives a valid block without usable bytes). */
+static inline uint8_t *
+fz_exact_dup(const uint8_t *src, size_t len)
+{
+    uint8_t *b = malloc(len);
+    FZ_ASSERT(b != NULL || len == 0);
+    if (b != NULL && src != NULL)
+        memcpy(b, src, len);
+    return b;
+}
+
+/* nat_translate() on an exact-size heap copy of @buf (cap == len), the
+ * result copied back: the library is never handed spare room. */
+static inline struct nat_result
+fz_translate(struct nat *n, enum nat_dir dir, uint8_t *buf, size_t *len,
+             uint64_t now)
+{
+    size_t cap = *len;
+    uint8_t *b = fz_exact_dup(buf, cap);
+    struct nat_result r = nat_translate(n, dir, b, len, cap, now);
+    FZ_ASSERT(*len <= cap);
+    if (cap)
+        memcpy(buf, b, cap);
+    free(b);
+    return r;
+}
+
+/* Lengths a fragment held by libnat can have: those of the packets that
+ * were NAT_HELD (their buffer length and IP total length). */
+struct fz_lens {
+    size_t n;
+    size_t v[64];
+};
+
+static inline void
+fz_lens_add(struct fz_lens *s, size_t len)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == len)
+            return;
+    if (s->n < 64) {
+        /* Kept sorted: probes go from the smallest up. */
+        size_t i = s->n++;
+        while (i > 0 && s->v[i - 1] > len) {
+            s->v[i] = s->v[i - 1];
+            i--;
+        }
+        s->v[i] = len;
+    }
+}
+
+/* Every byte of @p[0..n) is @c. */
+static inline int
+fz_all(const uint8_t *p, size_t n, uint8_t c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != c)
+            return 0;
+    return 1;
+}
+
+/*
+ * nat_frag_collect() into a buffer of exactly the fragment's size: caps
+ * from @lens are tried in increasing order, each in a heap block of
+ * exactly that size, so the first that does not fail with NAT_ENOSPC is
+ * the fragment's length (unless its length is none of them: then the
+ * smallest cap that fits is found by trying every cap on a scratch block
+ * whose bytes past the cap must stay untouched). With @roomy the call gets
+ * a 64 KiB block instead, and nothing past the fragment may change.
+ * Returns nat_frag_collect()'s result; on 1, *@out is a heap block of
+ * exactly *@len bytes that the caller frees.
+ */
+static inline int
+fz_collect(struct nat *n, const struct fz_lens *lens, int roomy,
+           uint8_t **out, size_t *len, struct nat_result *res)
+{
+    static uint8_t scratch[65536 + 64];
+    uint8_t one[1];
+    int rc = nat_frag_collect(n, one, 0, len, res);
+    *out = NULL;
+    if (rc == 0)
+        return 0;
+    FZ_ASSERT(rc == NAT_ENOSPC); /* a fragment is at least 20 bytes */
+    if (roomy) {
+        memset(scratch, 0xa5, sizeof(scratch));
+        rc = nat_frag_collect(n, scratch, 65536, len, res);
+        FZ_ASSERT(rc == 1 && *len >= 20 && *len <= 65535);
+        FZ_ASSERT(fz_all(scratch + *len, sizeof(scratch) - *len, 0xa5));
+        *out = fz_exact_dup(scratch, *len);
+        return 1;
+    }
+    for (size_t i = 0; lens != NULL && i < lens->n; i++) {
+        size_t cap = lens->v[i];
+        uint8_t *b = malloc(cap ? cap : 1);
+        FZ_ASSERT(b != NULL);
+        rc = nat_frag_collect(n, b, cap, len, res);
+        if (rc == NAT_ENOSPC) {
+            free(b);
+            continue;
+        }
+        FZ_ASSERT(rc == 1 && *len <= cap);
+        *out = b;
+        return 1;
+    }
+    /* Not one of the expected lengths: the smallest cap that fits. */
+    for (size_t cap = 20; cap <= 65535; cap++) {
+        memset(scratch + cap, 0x5a, 64);
+        rc = nat_frag_collect(n, scratch, cap, len, res);
+        FZ_ASSERT(fz_all(scratch + cap, 64, 0x5a));
+        if (rc == NAT_ENOSPC)
+            continue;
+        FZ_ASSERT(rc == 1 && *len == cap);
+        *out = fz_exact_dup(scratch, *len);
+        return 1;
+    }
+    FZ_ASSERT(!"a held fragment longer than 65535 bytes");
+    return -1;
 }
 
 #endif

@@ -4,7 +4,7 @@
  * The input is copied into a heap buffer of exactly its size, so ASan
  * reports any read past @len; the parser must not write, must return a
  * known reason, and on success its view must stay inside the buffer and
- * agree with the bytes.
+ * agree with the bytes. nat_steer() reads the same exact-size buffer.
  */
 #include "config.h"
 
@@ -67,16 +67,34 @@ check_view(const struct nat_pkt *p, const uint8_t *b, size_t len)
     FZ_ASSERT(p->kind == NAT_PK_FRAGMENT || p->frag_off == 0);
 }
 
+/* nat_steer() reads the same bytes (its own look at the ports and the
+ * quoted packet of ICMP errors): any worker it names is in range, it never
+ * writes, and it agrees with itself. */
+static void
+steer(const uint8_t *buf, size_t size)
+{
+    static struct nat_steer st;
+    static int ready;
+    if (!ready) {
+        uint8_t secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                              15, 16};
+        FZ_ASSERT(nat_steer_init(&st, 7, 1024, 65535, secret) == 0);
+        ready = 1;
+    }
+    for (int d = 0; d < 2; d++) {
+        uint32_t w = nat_steer(&st, (enum nat_dir)d, buf, size);
+        FZ_ASSERT(w < st.workers);
+        FZ_ASSERT(nat_steer(&st, (enum nat_dir)d, buf, size) == w);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65535 + 64)
         return 0;
     /* Exact-size copy: one byte too far is a heap overflow for ASan. */
-    uint8_t *buf = malloc(size ? size : 1);
-    if (buf == NULL)
-        return 0;
-    memcpy(buf, data, size);
+    uint8_t *buf = fz_exact_dup(data, size);
 
     struct nat_pkt p;
     enum nat_reason r = nat_pkt_parse(&p, buf, size);
@@ -93,6 +111,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_ASSERT(q.kind == p.kind && q.sport == p.sport &&
                   q.dport == p.dport && q.l4_len == p.l4_len);
 
+    steer(buf, size);
+
     /* Again with every checksum made valid, to get past the header
      * checksum and reach the transport and ICMP error parsers. */
     ref_fix_all(buf, size);
@@ -100,6 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_ASSERT((unsigned)r < NAT_R_MAX);
     if (r == NAT_R_NONE)
         check_view(&p, buf, size);
+    steer(buf, size);
     free(buf);
     return 0;
 }

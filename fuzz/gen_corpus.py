@@ -231,6 +231,95 @@ def translate_seeds():
     return s
 
 
+def diff_seeds():
+    # config: [mapping][filtering][x][y][z][secret]; then ops as in
+    # fuzz_diff.c: a group is [op (low bits 0-11)][size][time] packets
+    # [collect/icmp selector]; a packet is [kind][addrs][ports][flags]
+    # with kind bits 0-2 what, 3 inbound, 4-5 payload, 7 mutate.
+    def cfg(m=0x00, f=0x15, x=0x00, y=0x07, z=0x00, sec=0x5a):
+        return bytes([m, f, x, y, z, sec])
+
+    def group(pkts, t=0x10, sel=0x00):
+        # size byte: n - 1 for up to 8 packets, else 192 + (n - 1) % 48
+        # (a fragmented datagram counts as one here and may overrun)
+        n = len(pkts)
+        g = n - 1 if n <= 8 else 192 + (n - 1) % 48
+        return bytes([0x00, g, t]) + b"".join(pkts) + bytes([sel])
+
+    udp_out = bytes([0x00, 0x00, 0x29, 0x00])
+    udp_in_aim = bytes([0x08, 0xc0, 0x00, 0x00])       # at A's mapping
+    udp_again = bytes([0x00, 0x40, 0x00, 0x00])        # the same flow
+    tcp_syn = bytes([0x01, 0x01, 0x39, 0x00])
+    tcp_synack_in = bytes([0x09, 0xc0, 0x00, 0x01])
+    tcp_ack_out = bytes([0x01, 0x40, 0x00, 0x02])
+    tcp_ack_in = bytes([0x09, 0xc0, 0x00, 0x02])
+    tcp_fin_out = bytes([0x01, 0x40, 0x00, 0x03])
+    echo_out = bytes([0x03, 0x02, 0x00, 0x00])
+    echo_in = bytes([0x0b, 0xc0, 0x00, 0x00])
+    err_in = bytes([0x0c, 0x00, 0x01, 0x42])
+    err_out = bytes([0x04, 0x00, 0x00, 0x41])
+    frag_out = bytes([0x05, 0x00, 0x29, 0x00, 0x07, 0x00])
+    frag_rev = bytes([0x05, 0x01, 0x39, 0x10, 0x06, 0x81])
+    frag_in = bytes([0x0d, 0xc0, 0x00, 0x00, 0x07, 0x00])
+    other = bytes([0x06, 0x00, 0x00, 0x00])
+    raw_hdr = bytes([0x07, 0x00, 0x00, 0x01, 0x10]) + bytes(range(16))
+    raw = bytes([0x07, 0x00, 0x00, 0x00, 0x08]) + b"\x45\x00\x00\x1c" * 2
+    hairpin = bytes([0x00, 0xc0, 0x00, 0x00])
+    # truncated: kind bit 7 set, then [mode][x][y]
+    tcp_cut28 = bytes([0x81, 0x00, 0x39, 0x00, 0x02, 0x08, 0x00])
+    tcp_est_cut = bytes([0x81, 0x40, 0x00, 0x02, 0x02, 0x08, 0x00])
+    udp_est_cut = bytes([0x80, 0x40, 0x00, 0x00, 0x02, 0x05, 0x00])
+    udp_in_cut = bytes([0x88, 0xc0, 0x00, 0x00, 0x02, 0x03, 0x00])
+    flip = bytes([0x80, 0x40, 0x00, 0x00, 0x08, 0x0c, 0x40])
+    idle = bytes([0x0c, 0xc0, 0x0f])
+    jump = bytes([0x0c, 0xfa, 0x80])
+    jump_rand = bytes([0x0d, 0xfd, 0x12, 0x34, 0x56, 0x78, 0x05])
+    delete = bytes([0x0e, 0x00])
+    flush = bytes([0x1f])
+    s = {}
+    s["udp-roundtrip"] = cfg() + group([udp_out]) + group([udp_in_aim]) + \
+        group([udp_again, udp_in_aim, udp_again]) + idle
+    s["tcp-handshake"] = cfg() + group([tcp_syn]) + group([tcp_synack_in]) + \
+        group([tcp_ack_out, tcp_ack_in, tcp_ack_out, tcp_fin_out]) + idle
+    s["echo"] = cfg() + group([echo_out]) + group([echo_in, echo_out])
+    s["icmp-errors"] = cfg() + group([udp_out, udp_in_aim]) + \
+        group([err_in, err_out, udp_again])
+    s["fragments"] = cfg() + group([frag_out, udp_out]) + \
+        group([frag_rev, frag_in], sel=0x30)
+    s["burst-big"] = cfg() + group([udp_out, tcp_syn] * 20)
+    s["burst-mixed"] = cfg() + group([udp_out]) + group(
+        [udp_again, udp_in_aim, tcp_syn, tcp_synack_in, echo_out, echo_in,
+         udp_in_aim, udp_again] * 5)
+    s["truncated-tcp-28"] = cfg() + group([tcp_syn]) + \
+        group([tcp_cut28, tcp_est_cut, tcp_ack_out])
+    s["truncated-established"] = cfg() + group([udp_out, tcp_syn]) + \
+        group([udp_est_cut, udp_in_cut, tcp_est_cut, flip])
+    s["hairpin"] = cfg() + group([udp_out]) + group([hairpin, hairpin])
+    s["other-raw"] = cfg() + group([other, raw_hdr, raw, udp_out])
+    s["jumps"] = cfg() + group([udp_out, tcp_syn]) + jump + \
+        group([udp_again, udp_in_aim]) + jump_rand + group([tcp_ack_out])
+    s["delete-flush"] = cfg() + group([udp_out, tcp_syn, echo_out]) + \
+        delete + group([udp_again]) + flush + group([udp_in_aim])
+    s["symmetric"] = cfg(m=0x2a, f=0x2a) + group([udp_out] * 3) + \
+        group([udp_in_aim, udp_again])
+    s["eif"] = cfg(m=0x00, f=0x00) + group([udp_out]) + \
+        group([bytes([0x08, 0x40, 0x00, 0x00])] * 3)
+    s["limits"] = cfg(x=0xf0) + b"".join(
+        group([bytes([0x00, i & 7, 0x29 + i, 0x00])] * 4) for i in range(6))
+    s["short-timeouts"] = cfg(y=0x47) + group([udp_out, tcp_syn]) + \
+        idle + group([udp_again]) + bytes([0x0c, 0xe0, 0x80])
+    s["forwards-o2o"] = cfg() + group(
+        [bytes([0x09, 0x00, 0x30, 0x00]), bytes([0x08, 0x00, 0x40, 0x00]),
+         bytes([0x08, 0x08, 0x00, 0x00]), bytes([0x00, 0x05, 0x00, 0x00])])
+    s["no-hairpin"] = cfg(x=0x08) + group([udp_out]) + group([hairpin])
+    for i in range(20):
+        n = rng.randrange(16, 200)
+        c = bytes([rng.randrange(256) for _ in range(5)]) + b"\x5a"
+        s["random-%02d" % i] = c + bytes(rng.randrange(256)
+                                         for _ in range(n))
+    return s
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -239,6 +328,7 @@ def main():
         "checksum": checksum_seeds(),
         "config": config_seeds(),
         "translate": translate_seeds(),
+        "diff": diff_seeds(),
     }
     for name, seeds in sets.items():
         d = os.path.join(out, name)

@@ -17,7 +17,7 @@ fi
 secs=$1
 shift
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- packet checksum config translate
+[ $# -gt 0 ] || set -- packet checksum config translate diff
 
 mkdir -p fuzz/artifacts fuzz/logs
 status=0
