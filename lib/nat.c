@@ -143,7 +143,7 @@ struct layout {
     uint32_t sess_cap, bind_cap, host_cap;
     uint32_t sbuckets, bbuckets, hbuckets;
     size_t sess, sidx_in, sidx_out, sidx_addr, bind, bidx_in, bidx_out, host, hidx;
-    size_t pool, pool_hidx, inside, exclude, fwd, o2o, o2o_hin, o2o_hext,
+    size_t pool, pool_hidx, pool_dense, inside, exclude, fwd, o2o, o2o_hin, o2o_hext,
         ftrack, fidx, fheld, fh_kidx, fh_sidx, total;
     uint32_t pbuckets, obuckets, fbuckets, fhbuckets;
 };
@@ -188,6 +188,7 @@ layout(const struct nat_config *c, struct layout *l)
     l->pool = carve(&at, c->max_pool, sizeof(struct pool_addr));
     l->pbuckets = pow2_at_least(2 * c->max_pool);
     l->pool_hidx = carve(&at, l->pbuckets, 4);
+    l->pool_dense = carve(&at, c->max_pool, 4);
     l->inside = carve(&at, c->max_prefixes, sizeof(struct prefix));
     l->exclude = carve(&at, c->max_prefixes, sizeof(struct prefix));
     l->fwd = carve(&at, c->max_forwards, sizeof(struct nat_forward));
@@ -283,6 +284,7 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     for (uint32_t i = 0; i < n->pool_cap; i++)
         n->pool[i].used = 0;
     n->pool_hidx = (uint32_t *)(void *)(base + l.pool_hidx);
+    n->pool_dense = (uint32_t *)(void *)(base + l.pool_dense);
     n->pool_hmask = l.pbuckets - 1;
     n->inside = (struct prefix *)(void *)(base + l.inside);
     n->exclude = (struct prefix *)(void *)(base + l.exclude);

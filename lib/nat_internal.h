@@ -183,6 +183,7 @@ struct nat {
     struct pool_addr *pool;
     uint32_t pool_cap, npool;
     uint32_t *pool_hidx; /* open addressing: pool slot + 1, 0 = empty */
+    uint32_t *pool_dense; /* the used slots in slot order (npool of them) */
     uint32_t pool_hmask;
     uint64_t ours_filter; /* bit per hash of each pool and 1:1 address */
     struct prefix *inside, *exclude;

@@ -62,10 +62,12 @@ rules_filter_rebuild(struct nat *n)
 void
 rules_pool_rehash(struct nat *n)
 {
+    uint32_t k = 0;
     memset(n->pool_hidx, 0, sizeof(uint32_t) * (n->pool_hmask + 1));
     for (uint32_t i = 0; i < n->pool_cap; i++) {
         if (!n->pool[i].used)
             continue;
+        n->pool_dense[k++] = i;
         uint32_t h = pool_slot(n, n->pool[i].addr);
         while (n->pool_hidx[h] != 0)
             h = (h + 1) & n->pool_hmask;
@@ -83,10 +85,7 @@ rules_pool_for_host(const struct nat *n, uint32_t in_addr)
     if (n->npool == 0)
         return NIL;
     uint32_t k = nat_hash5(n, 0xff, in_addr, 0, 0, 0) % n->npool;
-    for (uint32_t i = 0; i < n->pool_cap; i++)
-        if (n->pool[i].used && k-- == 0)
-            return i;
-    return NIL;
+    return n->pool_dense[k]; /* the k-th used slot: O(1), no scan */
 }
 
 static int
