@@ -283,6 +283,11 @@ check_reply(struct state *st, const uint8_t *orig, const uint8_t *out)
         FZ_ASSERT(port_of(out, 1) == rem_port);
     if (martian(rem) || ours(rem) || (fz_ld16(orig + 6) & 0x1fff) != 0)
         return;
+    /* An outbound RST does not refresh its session, which ends a
+     * transitory time after its last other packet, or at once if that is
+     * longer ago (nat_translate(3), RFC 7857 7.1): no reply is owed. */
+    if (proto == 6 && (l4[13] & 0x04))
+        return;
 
     uint8_t buf[1600];
     size_t len;
