@@ -1044,7 +1044,7 @@ START_TEST(rfc5508_req3_bad_checksums_dropped)
     len = error_about_udp(pkt, e, 28);
     pkt[28 + 10] ^= 0x01; /* embedded IP checksum; fix the ICMP one */
     st16(pkt + 22, 0);
-    st16(pkt + 22, nat_csum(pkt + 20, len - 20));
+    st16(pkt + 22, t_csum(pkt + 20, len - 20));
     r = t_xlate(n, NAT_DIR_IN, pkt, len, 1);
     ck_assert_int_eq(r.reason, NAT_R_ICMP_INNER_CHECKSUM);
     nat_destroy(n);
@@ -1154,8 +1154,8 @@ START_TEST(rfc5508_req8_admin_prohibited_on_exhaustion)
     ck_assert_int_eq(nat_icmp_for_reason(r.reason, &type, &code), 1);
     ck_assert_uint_eq(type, 3);
     ck_assert_uint_eq(code, 13);
-    int el = nat_icmp_error(n, pkt, len, type, code, IP4(10, 0, 0, 1), 0, err,
-                            sizeof(err), 1);
+    int el = t_icmp_gen(n, pkt, len, type, code, IP4(10, 0, 0, 1), 0, err,
+                        sizeof(err), 1);
     ck_assert_int_eq(el, 28 + (int)len);
     ck_assert(t_csums_ok(err, (size_t)el));
     ck_assert_uint_eq(t_src(err), IP4(10, 0, 0, 1));
@@ -1180,31 +1180,34 @@ START_TEST(rfc5508_req10_icmp_generation_rules)
     uint8_t err[1500];
     size_t len = error_about_udp(pkt, 5000, 28);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
         NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, IP4(224, 0, 0, 9), 520, 8);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
         NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
     st16(pkt + 6, 0x00b9); /* offset 1480: a non-first fragment */
     t_fix_ip_csum(pkt);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
         NAT_EINVAL);
     len = t_udp(pkt, T_H1, 5000, T_R1, 53, 1400);
-    ck_assert_int_eq(nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, 100, 0),
+    ck_assert_int_eq(t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, 100, 0),
+                     NAT_ENOSPC);
+    /* 576 is the documented maximum: one byte less is refused (t_icmp_gen()
+     * also proves the 576-byte errors below fill exactly 576 bytes). */
+    ck_assert_int_eq(t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, 575, 0),
                      NAT_ENOSPC);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0), 576);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 0),
         NAT_ELIMIT);
     ck_assert_int_eq(
-        nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 1000),
-        576);
+        t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), 1000), 576);
     nat_destroy(n);
 }
 END_TEST
@@ -1220,7 +1223,7 @@ START_TEST(rfc5508_req9_icmp_generation_off)
     size_t len = t_udp(pkt, T_H1, 5000, T_R1, 53, 8);
     for (uint64_t t = 0; t < 5000; t += 1000)
         ck_assert_int_eq(
-            nat_icmp_error(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), t),
+            t_icmp_gen(n, pkt, len, 3, 13, T_PUB, 0, err, sizeof(err), t),
             NAT_ELIMIT);
     struct nat_stats st;
     nat_stats_get(n, &st);
@@ -1255,8 +1258,8 @@ START_TEST(rfc4787_req13_frag_needed_generated)
     st16(pkt + 6, 0x4000);
     t_fix_ip_csum(pkt);
     uint8_t err[600];
-    int el = nat_icmp_error(n, pkt, len, 3, 4, IP4(10, 0, 0, 1), 1280, err,
-                            sizeof(err), 0);
+    int el = t_icmp_gen(n, pkt, len, 3, 4, IP4(10, 0, 0, 1), 1280, err,
+                        sizeof(err), 0);
     ck_assert_int_gt(el, 0);
     ck_assert_uint_eq(err[20], 3);
     ck_assert_uint_eq(err[21], 4);

@@ -51,7 +51,7 @@ START_TEST(steer_replies_reach_owner)
         uint32_t owner = W;
         for (uint16_t p = 0; p < 8; p++) {
             size_t len = t_udp(pkt, host, (uint16_t)(3000 + p), T_R1, 53, 8);
-            uint32_t k = nat_steer(&st, NAT_DIR_OUT, pkt, len);
+            uint32_t k = t_steer(&st, NAT_DIR_OUT, pkt, len);
             ck_assert_uint_lt(k, W);
             if (owner == W)
                 owner = k;
@@ -60,19 +60,19 @@ START_TEST(steer_replies_reach_owner)
                              NAT_OUT);
             uint16_t e = t_sport(pkt);
             len = t_udp(pkt, T_R1, 53, T_PUB, e, 8);
-            ck_assert_uint_eq(nat_steer(&st, NAT_DIR_IN, pkt, len), k);
+            ck_assert_uint_eq(t_steer(&st, NAT_DIR_IN, pkt, len), k);
             ck_assert_int_eq(t_xlate(w[k], NAT_DIR_IN, pkt, len, 1).verdict,
                              NAT_IN);
             ck_assert_uint_eq(t_dst(pkt), host);
         }
         /* ICMP echo identifiers are sliced too. */
         size_t len = t_icmp_echo(pkt, host, T_R1, 8, 5, 1, 8);
-        uint32_t k = nat_steer(&st, NAT_DIR_OUT, pkt, len);
+        uint32_t k = t_steer(&st, NAT_DIR_OUT, pkt, len);
         ck_assert_uint_eq(k, owner);
         ck_assert_int_eq(t_xlate(w[k], NAT_DIR_OUT, pkt, len, 0).verdict,
                          NAT_OUT);
         len = t_icmp_echo(pkt, T_R1, T_PUB, 0, t_sport(pkt), 1, 8);
-        ck_assert_uint_eq(nat_steer(&st, NAT_DIR_IN, pkt, len), k);
+        ck_assert_uint_eq(t_steer(&st, NAT_DIR_IN, pkt, len), k);
         used[owner]++;
     }
     for (int i = 0; i < W; i++) {
@@ -89,9 +89,9 @@ START_TEST(steer_portless_to_worker0)
     struct nat *w[W];
     make_workers(&st, w);
     memset(pkt, 0, 40);
-    ck_assert_uint_eq(nat_steer(&st, NAT_DIR_IN, pkt, 40), 0);
+    ck_assert_uint_eq(t_steer(&st, NAT_DIR_IN, pkt, 40), 0);
     size_t len = t_udp(pkt, T_R1, 53, T_PUB, 80, 8); /* below every slice */
-    ck_assert_uint_eq(nat_steer(&st, NAT_DIR_IN, pkt, len), 0);
+    ck_assert_uint_eq(t_steer(&st, NAT_DIR_IN, pkt, len), 0);
     for (int i = 0; i < W; i++)
         nat_destroy(w[i]);
 }

@@ -47,6 +47,26 @@ size_t t_translate_burst(struct nat *nat, struct nat_pkt_io *pkts, size_t n,
  * is copied into a buffer of exactly its length. Same return values. */
 int t_frag_collect(struct nat *nat, uint8_t *buf, size_t cap, size_t *len,
                    struct nat_result *res);
+/* nat_icmp_error() on an exact-size heap copy of @pkt, into heap buffers
+ * of growing size up to @cap: checks that every capacity below the error's
+ * length is NAT_ENOSPC without a write, and that the error is written into
+ * a buffer of exactly its length (then copied to @out). Same return
+ * values. (t_icmp_error() below builds an ICMP error; this one asks libnat
+ * to generate one.) */
+int t_icmp_gen(struct nat *nat, const uint8_t *pkt, size_t len, uint8_t type,
+               uint8_t code, uint32_t src, uint16_t mtu, uint8_t *out,
+               size_t cap, uint64_t now_ms);
+/* nat_steer() on an exact-size heap copy of @pkt (cap == len). */
+uint32_t t_steer(const struct nat_steer *st, enum nat_dir dir,
+                 const uint8_t *pkt, size_t len);
+/* The internal parser (lib/packet.h) on an exact-size heap copy of @buf;
+ * also asserts that it left the (const) packet unchanged. */
+struct nat_pkt;
+enum nat_reason t_parse(struct nat_pkt *p, const uint8_t *buf, size_t len);
+/* nat_csum() and nat_csum_add() over exactly @len bytes: a heap copy that
+ * ends where the allocation ends, at @buf's alignment within 16 bytes. */
+uint16_t t_csum(const void *buf, size_t len);
+uint32_t t_csum_add(uint32_t sum, const void *buf, size_t len);
 /* Field readers for translated packets (host order). */
 uint32_t t_src(const uint8_t *b);
 uint32_t t_dst(const uint8_t *b);
