@@ -249,9 +249,13 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     struct nat *n = mem;
     memset(n, 0, sizeof(*n));
     n->cfg = *c;
-    uint64_t s0, s1;
-    memcpy(&s0, c->secret, 8);
-    memcpy(&s1, c->secret + 8, 8);
+    /* Little-endian whatever the host: the same secret gives the same keys
+     * (and port choices) on every machine. */
+    uint64_t s0 = 0, s1 = 0;
+    for (int i = 0; i < 8; i++) {
+        s0 |= (uint64_t)c->secret[i] << (8 * i);
+        s1 |= (uint64_t)c->secret[i + 8] << (8 * i);
+    }
     uint64_t x = s0 ^ 0x6c69626e61740001ull; /* "libnat" */
     n->k[0] = splitmix(&x) ^ s1;
     n->k[1] = splitmix(&x);

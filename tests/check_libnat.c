@@ -14,6 +14,7 @@ main(void)
     srunner_add_suite(sr, adversarial_suite());
     srunner_add_suite(sr, guard_suite());
     srunner_add_suite(sr, harden_suite());
+    srunner_add_suite(sr, portable_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

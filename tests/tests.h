@@ -16,6 +16,7 @@ Suite *steer_suite(void);
 Suite *adversarial_suite(void);
 Suite *guard_suite(void);
 Suite *harden_suite(void);
+Suite *portable_suite(void);
 
 /* ---- engine helpers (tests/util.c) --------------------------------------- */
 #define T_PUB  IP4(203, 0, 113, 1) /* the NAT's external address */
