@@ -79,4 +79,16 @@ st32(uint8_t *p, uint32_t v)
 }
 #endif
 
+/* Little-endian 64-bit load whatever the host: secrets are read this way so
+ * that one secret gives the same keys, hence the same choices, on every
+ * machine. */
+static inline uint64_t
+ld64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 #endif

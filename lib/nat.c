@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "nat_internal.h"
 
 #define MAX_CAPACITY (1u << 28)
@@ -251,11 +252,7 @@ nat_create_in(const struct nat_config *c, void *mem, size_t size,
     n->cfg = *c;
     /* Little-endian whatever the host: the same secret gives the same keys
      * (and port choices) on every machine. */
-    uint64_t s0 = 0, s1 = 0;
-    for (int i = 0; i < 8; i++) {
-        s0 |= (uint64_t)c->secret[i] << (8 * i);
-        s1 |= (uint64_t)c->secret[i + 8] << (8 * i);
-    }
+    uint64_t s0 = ld64le(c->secret), s1 = ld64le(c->secret + 8);
     uint64_t x = s0 ^ 0x6c69626e61740001ull; /* "libnat" */
     n->k[0] = splitmix(&x) ^ s1;
     n->k[1] = splitmix(&x);

@@ -25,8 +25,8 @@ nat_steer_init(struct nat_steer *st, uint32_t workers, uint16_t port_min,
     st->port_min = port_min;
     st->port_max = port_max;
     st->span = span;
-    memcpy(&st->key[0], secret, 8);
-    memcpy(&st->key[1], secret + 8, 8);
+    st->key[0] = ld64le(secret); /* same workers on every machine */
+    st->key[1] = ld64le(secret + 8);
     st->key[1] |= 1;
     return 0;
 }

@@ -576,7 +576,7 @@ mutate(uint8_t *b, size_t len)
     unsigned edits = 1 + (unsigned)(r & 3);
     for (unsigned e = 0; e < edits && len > 0; e++) {
         uint64_t x = t_rand();
-        size_t at = (size_t)(x >> 8) % len;
+        size_t at = (size_t)((x >> 8) % len); /* same on ILP32 */
         /* Headers are where the parsers look: aim there mostly. */
         if (x & 0x100)
             at %= len < 48 ? len : 48;
@@ -673,7 +673,7 @@ START_TEST(garbage_never_breaks_checksums)
         size_t len;
         uint64_t r = t_rand();
         if ((r & 7) == 0) { /* raw random bytes, often IPv4-looking */
-            len = (size_t)(r >> 8) % 96;
+            len = (size_t)((r >> 8) % 96);
             for (size_t k = 0; k < len; k++)
                 pkt[k] = (uint8_t)t_rand();
             if (len > 0 && ((r >> 16) & 1))
